@@ -1,0 +1,90 @@
+# sluice build. `make` builds the XDP object, its skeleton and the sluice
+# binary; `make test` runs the whole suite; `make V=1` shows commands.
+.DELETE_ON_ERROR:
+.SECONDARY:
+.DEFAULT_GOAL := all
+
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= gcc
+ARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
+
+B := build
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Iuser -I$(B) $(EXTRA_CFLAGS)
+LDFLAGS += $(EXTRA_LDFLAGS)
+BPF_CFLAGS := -g -O2 -target bpf -Wall -Werror -Iinclude -I$(ARCH_INC) \
+	-D__TARGET_ARCH_x86
+
+LIBS := -lbpf -lelf -lz -ljansson -lyaml
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(B)/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(B)/%.skel.h,$(BPF_SRCS))
+BPF_HDRS := $(wildcard bpf/*.h) $(wildcard include/*.h)
+
+LIB_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+LIB_OBJS := $(patsubst user/%.c,$(B)/user/%.o,$(LIB_SRCS))
+USER_HDRS := $(wildcard user/*.h) $(wildcard include/*.h)
+
+TEST_SRCS := $(wildcard tests/*_test.c)
+TEST_BINS := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRCS))
+TEST_HDRS := $(wildcard tests/*.h)
+
+TOOL_SRCS := $(wildcard tools/*.c)
+TOOL_BINS := $(patsubst tools/%.c,$(B)/tools/%,$(TOOL_SRCS))
+
+.PHONY: all deps test demo bench clean
+all: deps-stamp $(B)/sluice $(TEST_BINS) $(TOOL_BINS)
+
+# Every target needs the packages; the stamp keeps `make` quick once
+# they are in place, and `make deps` always checks again.
+deps:
+	$(Q)tools/deps.sh
+deps-stamp: tools/deps.sh
+	$(Q)tools/deps.sh && touch $@
+
+$(B) $(B)/user $(B)/tests $(B)/tools:
+	$(Q)mkdir -p $@
+
+$(B)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) deps-stamp | $(B)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(B)/%.skel.h: $(B)/%.bpf.o | $(B)
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(B)/user/%.o: user/%.c $(USER_HDRS) $(SKELS) deps-stamp | $(B)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(B)/libsluice.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/sluice: $(B)/user/main.o $(B)/libsluice.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LIBS)
+
+$(B)/tests/%: tests/%.c $(TEST_HDRS) $(B)/libsluice.a $(SKELS) | $(B)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests $< $(B)/libsluice.a -o $@ $(LDFLAGS) $(LIBS) -lcmocka -lm
+
+$(B)/tools/%: tools/%.c $(B)/libsluice.a $(SKELS) | $(B)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(B)/libsluice.a -o $@ $(LDFLAGS) $(LIBS) -lpthread -lm
+
+test: all
+	$(Q)tests/run.sh
+
+clean:
+	$(Q)rm -rf $(B) deps-stamp

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * Forward path: a packet to a service VIP. An existing flow keeps its
+ * backend whatever the split did since; a new flow picks a colour (a
+ * segment pin, else the split) and then a backend from that pool's
+ * consistent-hash table.
+ */
+#ifndef SLUICE_BPF_FORWARD_H
+#define SLUICE_BPF_FORWARD_H
+
+#include "sluice_hash.h"
+#include "xmit.h"
+
+/* The words the split and the backend choice hash, per affinity. */
+static __always_inline void affinity_key(const struct pkt *p, __u8 affinity,
+					 __u32 w[4], __u32 *w4, __u32 *w5)
+{
+	__builtin_memcpy(w, p->key.src, 16);
+	*w4 = 0;
+	*w5 = 0;
+	if (affinity == SLUICE_AFFINITY_FLOW) {
+		*w4 = ((__u32)p->key.sport << 16) | p->key.dport;
+		*w5 = p->key.proto;
+	} else if (affinity == SLUICE_AFFINITY_PREFIX) {
+		if (p->v6) {
+			/* /48: the first three 16-bit groups */
+			w[1] &= bpf_htonl(0xffff0000);
+			w[2] = 0;
+			w[3] = 0;
+		} else {
+			w[3] &= bpf_htonl(0xffffff00);
+		}
+	}
+}
+
+static __always_inline int segment_colour(const struct pkt *p, __u32 svc_id)
+{
+	struct sluice_segment_key k;
+	__u8 *c;
+
+	k.prefixlen = 32 + 128;
+	k.svc_id = bpf_htonl(svc_id);
+	__builtin_memcpy(k.addr, p->key.src, 16);
+	c = bpf_map_lookup_elem(&segments, &k);
+	return c ? *c : -1;
+}
+
+static __always_inline struct sluice_pool *pool_of(__u32 svc_id, __u8 colour)
+{
+	__u32 idx = svc_id * SLUICE_COLOURS + colour, zero = 0;
+	void *inner;
+
+	inner = bpf_map_lookup_elem(&pools, &idx);
+	if (!inner)
+		return NULL;
+	return bpf_map_lookup_elem(inner, &zero);
+}
+
+static __always_inline int want_sample(void)
+{
+	__u32 zero = 0;
+	struct sluice_config *cfg = bpf_map_lookup_elem(&config, &zero);
+
+	if (!cfg || !cfg->sample_every)
+		return 0;
+	return cfg->sample_every == 1 ||
+	       bpf_get_prandom_u32() % cfg->sample_every == 0;
+}
+
+/*
+ * Choose colour and backend for a flow without state, record it in
+ * both directions (nat), and count it. Returns PARSE_OK with *nf filled,
+ * or a verdict.
+ */
+static __always_inline int new_flow(struct pkt *p,
+				    const struct sluice_service *svc,
+				    struct sluice_service_stats *ss,
+				    struct sluice_flow *nf, __u64 now,
+				    __u32 payload, const struct flow_view *fv)
+{
+	struct sluice_backend_stats *bs;
+	struct sluice_backend *be;
+	struct sluice_pool *pool;
+	struct sluice_flow_key rk;
+	struct sluice_nat nat_val;
+	__u32 w[4], w4, w5, h, slot;
+	int colour = -1, pinned = 0;
+
+	affinity_key(p, svc->affinity, w, &w4, &w5);
+	if (svc->flags & SLUICE_SVC_F_SEGMENTS) {
+		colour = segment_colour(p, svc->id);
+		pinned = colour >= 0;
+	}
+	if (colour < 0) {
+		h = sluice_hash6(svc->hash_seed, w, w4, w5);
+		colour = sluice_hash_to_ppm(h) < svc->green_ppm ? SLUICE_GREEN :
+								  SLUICE_BLUE;
+	}
+	colour &= 1;
+
+	pool = pool_of(svc->id, colour);
+	if (!pool || !pool->active) {
+		if (ss)
+			ss->drops[SLUICE_DROP_EMPTY_POOL]++;
+		emit(SLUICE_EV_DROP, SLUICE_DROP_EMPTY_POOL, svc->id,
+		     SLUICE_NO_BACKEND, colour, 0, fv);
+		return XDP_DROP;
+	}
+	h = sluice_hash6(svc->hash_seed ^ SLUICE_BACKEND_SEED_XOR, w, w4, w5);
+	slot = pool->table[sluice_hash_to_slot(h, SLUICE_TABLE_SIZE)];
+	be = &pool->backends[slot & (SLUICE_MAX_BACKENDS_PER_POOL - 1)];
+
+	__builtin_memcpy(nf->backend, be->addr, 16);
+	nf->backend_port = be->port;
+	nf->colour = colour;
+	nf->flags = payload ? SLUICE_FLOW_F_CLIENT_DATA : 0;
+	nf->backend_id = be->id;
+	nf->svc_id = svc->id;
+	nf->pad = 0;
+	bpf_map_update_elem(&flows, &p->key, nf, BPF_ANY);
+
+	if (svc->mode == SLUICE_MODE_NAT) {
+		__builtin_memcpy(rk.src, be->addr, 16);
+		__builtin_memcpy(rk.dst, p->key.src, 16);
+		rk.sport = be->port;
+		rk.dport = p->key.sport;
+		rk.proto = p->key.proto;
+		rk.pad[0] = rk.pad[1] = rk.pad[2] = 0;
+		__builtin_memcpy(nat_val.vip, p->key.dst, 16);
+		nat_val.vip_port = p->key.dport;
+		nat_val.colour = colour;
+		nat_val.flags = 0;
+		nat_val.backend_id = be->id;
+		nat_val.svc_id = svc->id;
+		nat_val.pad = 0;
+		nat_val.syn_ns = (p->tcp_flags & TCPF_SYN) ? now : 0;
+		nat_val.req_ns = payload ? now : 0;
+		bpf_map_update_elem(&nat, &rk, &nat_val, BPF_ANY);
+	}
+
+	if (ss) {
+		ss->new_flows[colour]++;
+		if (pinned)
+			ss->segment_flows++;
+		if (p->proto == IPPROTO_TCP && !(p->tcp_flags & TCPF_SYN))
+			ss->flow_misses++;
+	}
+	bs = backend_stats_of(be->id);
+	if (bs)
+		bs->new_flows++;
+	if (want_sample())
+		emit(SLUICE_EV_NEW_FLOW, 0, svc->id, be->id, colour, 0, fv);
+	return PARSE_OK;
+}
+
+/* First client payload of a tracked flow: start the first-byte clock. */
+static __always_inline void mark_request(const struct pkt *p,
+					 const struct sluice_flow *fl,
+					 __u64 now)
+{
+	struct sluice_flow_key rk;
+	struct sluice_nat *n;
+
+	__builtin_memcpy(rk.src, fl->backend, 16);
+	__builtin_memcpy(rk.dst, p->key.src, 16);
+	rk.sport = fl->backend_port;
+	rk.dport = p->key.sport;
+	rk.proto = p->key.proto;
+	rk.pad[0] = rk.pad[1] = rk.pad[2] = 0;
+	n = bpf_map_lookup_elem(&nat, &rk);
+	if (n && !n->req_ns)
+		n->req_ns = now;
+}
+
+static __always_inline int steer(struct xdp_md *ctx, struct pkt *p,
+				 const struct sluice_service *svc)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct sluice_service_stats *ss = service_stats_of(svc->id);
+	struct sluice_backend_stats *bs;
+	struct sluice_flow *fl, nf;
+	struct flow_view fv = {
+		.client = p->key.src,
+		.vip = p->key.dst,
+		.client_port = p->key.sport,
+		.vip_port = p->key.dport,
+		.proto = p->key.proto,
+	};
+	__u32 payload = p->l4_end - p->payload_off;
+	__u64 now = bpf_ktime_get_ns();
+	__u64 len = end - data;
+	int nat = svc->mode == SLUICE_MODE_NAT, rc;
+
+	/* Let the stack answer "time exceeded" for the VIP, not a backend. */
+	if (nat && ttl_expiring(data, end, p))
+		return pass(SLUICE_PASS_TTL);
+
+	fl = bpf_map_lookup_elem(&flows, &p->key);
+	if (!fl) {
+		rc = new_flow(p, svc, ss, &nf, now, payload, &fv);
+		if (rc != PARSE_OK)
+			return rc;
+		fl = &nf;
+	} else if (payload && !(fl->flags & SLUICE_FLOW_F_CLIENT_DATA)) {
+		fl->flags |= SLUICE_FLOW_F_CLIENT_DATA;
+		if (nat)
+			mark_request(p, fl, now);
+	}
+
+	if (ss) {
+		ss->packets++;
+		ss->bytes += len;
+	}
+	bs = backend_stats_of(fl->backend_id);
+	if (bs) {
+		bs->fwd_packets++;
+		bs->fwd_bytes += len;
+	}
+	if (!nat)
+		return xmit(ctx, p, fl->backend, 0, bs, ss, &fv, svc->id,
+			    fl->backend_id, fl->colour);
+
+	/* fl may point into the map: copy what the rewrite needs first. */
+	__u8 backend[16] __attribute__((aligned(4)));
+	__be16 bport = fl->backend_port;
+	__u32 backend_id = fl->backend_id;
+	__u8 colour = fl->colour;
+
+	__builtin_memcpy(backend, fl->backend, 16);
+	if (rewrite_l3l4(data, end, p, 1, backend, bport))
+		return XDP_ABORTED;
+	return xmit(ctx, p, backend, 1, bs, ss, &fv, svc->id, backend_id,
+		    colour);
+}
+
+#endif /* SLUICE_BPF_FORWARD_H */

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/* Address rewriting and the way out: fib lookup, MAC rewrite, redirect. */
+#ifndef SLUICE_BPF_XMIT_H
+#define SLUICE_BPF_XMIT_H
+
+#include "parse.h"
+#include "csum.h"
+#include "stats.h"
+
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
+
+/* TTL / hop limit of the packet, for the "would expire here" check. */
+static __always_inline int ttl_expiring(void *data, void *end, struct pkt *p)
+{
+	if (p->v6) {
+		struct ipv6hdr *ip6 = ptr_at(data, p->l3_off);
+
+		if ((void *)(ip6 + 1) > end)
+			return 1;
+		return ip6->hop_limit <= 1;
+	} else {
+		struct iphdr *ip = ptr_at(data, p->l3_off);
+
+		if ((void *)(ip + 1) > end)
+			return 1;
+		return ip->ttl <= 1;
+	}
+}
+
+/*
+ * Replace the destination (dst_side) or source address and port of a
+ * TCP/UDP packet, patching the IPv4 header checksum and the L4 checksum
+ * (which covers the pseudo-header) incrementally.
+ */
+static __always_inline int rewrite_l3l4(void *data, void *end, struct pkt *p,
+					int dst_side, const __u8 *addr,
+					__be16 port)
+{
+	__u8 *field;
+	__u32 acc;
+	__be16 *pfield;
+	__u16 *check;
+
+	if (p->v6) {
+		struct ipv6hdr *ip6 = ptr_at(data, p->l3_off);
+
+		if ((void *)(ip6 + 1) > end)
+			return -1;
+		field = dst_side ? (__u8 *)&ip6->daddr : (__u8 *)&ip6->saddr;
+		acc = csum_acc_addr(0, field, addr, 1);
+		__builtin_memcpy(field, addr, 16);
+	} else {
+		struct iphdr *ip = ptr_at(data, p->l3_off);
+
+		if ((void *)(ip + 1) > end)
+			return -1;
+		field = dst_side ? (__u8 *)&ip->daddr : (__u8 *)&ip->saddr;
+		acc = csum_acc_addr(0, field, addr + 12, 0);
+		ip->check = csum_apply(ip->check, acc);
+		__builtin_memcpy(field, addr + 12, 4);
+	}
+	if (p->proto == IPPROTO_TCP) {
+		struct tcphdr *th = ptr_at(data, p->l4_off);
+
+		if ((void *)(th + 1) > end)
+			return -1;
+		pfield = dst_side ? &th->dest : &th->source;
+		check = &th->check;
+		acc = csum_acc16(acc, *pfield, port);
+		*check = csum_apply(*check, acc);
+	} else {
+		struct udphdr *uh = ptr_at(data, p->l4_off);
+
+		if ((void *)(uh + 1) > end)
+			return -1;
+		pfield = dst_side ? &uh->dest : &uh->source;
+		acc = csum_acc16(acc, *pfield, port);
+		if (uh->check)
+			uh->check = csum_apply_udp(uh->check, acc);
+	}
+	*pfield = port;
+	return 0;
+}
+
+static __always_inline void decrement_ttl(void *data, void *end,
+					  struct pkt *p)
+{
+	if (p->v6) {
+		struct ipv6hdr *ip6 = ptr_at(data, p->l3_off);
+
+		if ((void *)(ip6 + 1) <= end)
+			ip6->hop_limit--;
+	} else {
+		struct iphdr *ip = ptr_at(data, p->l3_off);
+		__u16 old, new;
+
+		if ((void *)(ip + 1) > end)
+			return;
+		__builtin_memcpy(&old, &ip->ttl, 2);
+		ip->ttl--;
+		__builtin_memcpy(&new, &ip->ttl, 2);
+		ip->check = csum_apply(ip->check, csum_acc16(0, old, new));
+	}
+}
+
+/*
+ * Route toward fib_dst (the packet's destination, or for dsr the
+ * backend's own address) and redirect. `route` says we act as a router
+ * (nat): the TTL goes down by one. A next hop not yet resolved hands the
+ * packet, already rewritten, to the stack, which resolves and forwards
+ * it; the next packets then take the fast path.
+ */
+static __always_inline int xmit(struct xdp_md *ctx, struct pkt *p,
+				const __u8 *fib_dst, int route,
+				struct sluice_backend_stats *bs,
+				struct sluice_service_stats *ss,
+				const struct flow_view *fv, __u32 svc_id,
+				__u32 backend_id, __u8 colour)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct bpf_fib_lookup fib = {};
+	struct ethhdr *eth = data;
+	int rc;
+
+	if ((void *)(eth + 1) > end)
+		return XDP_ABORTED;
+	fib.ifindex = ctx->ingress_ifindex;
+	fib.l4_protocol = p->proto;
+	if (p->v6) {
+		struct ipv6hdr *ip6 = ptr_at(data, p->l3_off);
+
+		if ((void *)(ip6 + 1) > end)
+			return XDP_ABORTED;
+		fib.family = AF_INET6;
+		fib.flowinfo = *(__be32 *)ip6 & bpf_htonl(0x0fffffff);
+		fib.tot_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+		__builtin_memcpy(fib.ipv6_src, &ip6->saddr, 16);
+		__builtin_memcpy(fib.ipv6_dst, fib_dst, 16);
+	} else {
+		struct iphdr *ip = ptr_at(data, p->l3_off);
+
+		if ((void *)(ip + 1) > end)
+			return XDP_ABORTED;
+		fib.family = AF_INET;
+		fib.tos = ip->tos;
+		fib.tot_len = bpf_ntohs(ip->tot_len);
+		fib.ipv4_src = ip->saddr;
+		__builtin_memcpy(&fib.ipv4_dst, fib_dst + 12, 4);
+	}
+
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	switch (rc) {
+	case BPF_FIB_LKUP_RET_SUCCESS:
+		if (route)
+			decrement_ttl(data, end, p);
+		__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
+		__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+		return bpf_redirect(fib.ifindex, 0);
+	case BPF_FIB_LKUP_RET_NO_NEIGH:
+		return pass(SLUICE_PASS_NO_NEIGH);
+	case BPF_FIB_LKUP_RET_BLACKHOLE:
+	case BPF_FIB_LKUP_RET_UNREACHABLE:
+	case BPF_FIB_LKUP_RET_PROHIBIT:
+		if (bs)
+			bs->drops[SLUICE_DROP_NO_ROUTE]++;
+		if (ss)
+			ss->drops[SLUICE_DROP_NO_ROUTE]++;
+		emit(SLUICE_EV_DROP, SLUICE_DROP_NO_ROUTE, svc_id, backend_id,
+		     colour, 0, fv);
+		return XDP_DROP;
+	default:
+		return pass(SLUICE_PASS_FIB);
+	}
+}
+
+#endif /* SLUICE_BPF_XMIT_H */

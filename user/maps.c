@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "maps.h"
+#include "maglev.h"
+#include "sluice_hash.h"
+
+__u32 sluice_service_seed(__u32 host_seed, const struct sluice_service_key *k)
+{
+	__u32 w[4];
+
+	memcpy(w, k->vip, 16);
+	return sluice_hash6(host_seed, w, k->port, k->proto);
+}
+
+int sluice_config_write(const struct sluice_maps *m,
+			const struct sluice_config *c)
+{
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(m->config, &zero, c, BPF_ANY) ? -errno : 0;
+}
+
+int sluice_config_read(const struct sluice_maps *m, struct sluice_config *c)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(m->config, &zero, c) ? -errno : 0;
+}
+
+/* Counters must exist before the first packet, or it goes uncounted. */
+static int ensure_backend_stats(const struct sluice_maps *m,
+				const struct sluice_pool *pool)
+{
+	int ncpu = libbpf_num_possible_cpus(), err = 0;
+	struct sluice_backend_stats *zero;
+	__u32 i;
+
+	if (ncpu < 0)
+		return ncpu;
+	zero = calloc(ncpu, sizeof(*zero));
+	if (!zero)
+		return -ENOMEM;
+	for (i = 0; i < SLUICE_MAX_BACKENDS_PER_POOL; i++) {
+		const struct sluice_backend *b = &pool->backends[i];
+
+		if (!(b->flags & SLUICE_BE_F_USED))
+			continue;
+		if (bpf_map_update_elem(m->backend_stats, &b->id, zero,
+					BPF_NOEXIST) &&
+		    errno != EEXIST) {
+			err = -errno;
+			break;
+		}
+	}
+	free(zero);
+	return err;
+}
+
+int sluice_pool_publish(const struct sluice_maps *m, __u32 svc_id,
+			__u8 colour, struct sluice_pool *pool, __u32 seed)
+{
+	__u32 idx = sluice_pool_index(svc_id, colour), zero = 0;
+	int fd, err;
+
+	if (svc_id >= SLUICE_MAX_SERVICES || colour >= SLUICE_COLOURS)
+		return -EINVAL;
+	err = sluice_build_table(pool, seed);
+	if (err)
+		return err;
+	err = ensure_backend_stats(m, pool);
+	if (err)
+		return err;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sluice_pool", sizeof(__u32),
+			    sizeof(*pool), 1, NULL);
+	if (fd < 0)
+		return -errno;
+	err = 0;
+	if (bpf_map_update_elem(fd, &zero, pool, BPF_ANY) ||
+	    bpf_map_update_elem(m->pools, &idx, &fd, BPF_ANY))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int sluice_pool_read(const struct sluice_maps *m, __u32 svc_id, __u8 colour,
+		     struct sluice_pool *out)
+{
+	__u32 idx = sluice_pool_index(svc_id, colour), id, zero = 0;
+	int fd, err = 0;
+
+	if (bpf_map_lookup_elem(m->pools, &idx, &id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_lookup_elem(fd, &zero, out))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int sluice_pool_clear(const struct sluice_maps *m, __u32 svc_id, __u8 colour)
+{
+	__u32 idx = sluice_pool_index(svc_id, colour);
+
+	if (bpf_map_delete_elem(m->pools, &idx) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static void segment_key(struct sluice_segment_key *k, __u32 svc_id,
+			const __u8 addr[16], __u32 plen128)
+{
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = 32 + plen128;
+	k->svc_id = htobe32(svc_id);
+	memcpy(k->addr, addr, 16);
+}
+
+int sluice_segment_write(const struct sluice_maps *m, __u32 svc_id,
+			 const __u8 addr[16], __u32 plen128, __u8 colour)
+{
+	struct sluice_segment_key k;
+
+	if (plen128 > 128 || colour >= SLUICE_COLOURS)
+		return -EINVAL;
+	segment_key(&k, svc_id, addr, plen128);
+	return bpf_map_update_elem(m->segments, &k, &colour, BPF_ANY) ? -errno :
+									 0;
+}
+
+int sluice_segment_delete(const struct sluice_maps *m, __u32 svc_id,
+			  const __u8 addr[16], __u32 plen128)
+{
+	struct sluice_segment_key k;
+
+	if (plen128 > 128)
+		return -EINVAL;
+	segment_key(&k, svc_id, addr, plen128);
+	return bpf_map_delete_elem(m->segments, &k) ? -errno : 0;
+}
+
+/* Sum a per-CPU value made only of __u64 counters. */
+static int percpu_sum(int fd, const void *key, void *sum, size_t size)
+{
+	int ncpu = libbpf_num_possible_cpus(), i;
+	size_t n = size / sizeof(__u64), j;
+	__u64 *vals, *out = sum;
+
+	if (ncpu < 0)
+		return ncpu;
+	vals = calloc(ncpu, size);
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, key, vals)) {
+		int err = -errno;
+
+		free(vals);
+		return err;
+	}
+	memset(sum, 0, size);
+	for (i = 0; i < ncpu; i++)
+		for (j = 0; j < n; j++)
+			out[j] += vals[(size_t)i * n + j];
+	free(vals);
+	return 0;
+}
+
+int sluice_backend_stats_read(const struct sluice_maps *m, __u32 id,
+			      struct sluice_backend_stats *sum)
+{
+	return percpu_sum(m->backend_stats, &id, sum, sizeof(*sum));
+}
+
+int sluice_service_stats_read(const struct sluice_maps *m, __u32 svc_id,
+			      struct sluice_service_stats *sum)
+{
+	return percpu_sum(m->service_stats, &svc_id, sum, sizeof(*sum));
+}
+
+int sluice_global_stats_read(const struct sluice_maps *m,
+			     struct sluice_global_stats *sum)
+{
+	__u32 zero = 0;
+
+	return percpu_sum(m->global_stats, &zero, sum, sizeof(*sum));
+}
