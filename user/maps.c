@@ -191,3 +191,33 @@ int sluice_global_stats_read(const struct sluice_maps *m,
 
 	return percpu_sum(m->global_stats, &zero, sum, sizeof(*sum));
 }
+
+int sluice_map_count(int fd, __u64 *count)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char *key, *next;
+	void *prev = NULL;
+	int err = 0;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	key = malloc(info.key_size);
+	next = malloc(info.key_size);
+	*count = 0;
+	if (!key || !next) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, info.key_size);
+		prev = key;
+		(*count)++;
+	}
+	if (errno != ENOENT)
+		err = -errno;
+out:
+	free(key);
+	free(next);
+	return err;
+}

@@ -57,6 +57,9 @@ int sluice_service_stats_read(const struct sluice_maps *m, __u32 svc_id,
 int sluice_global_stats_read(const struct sluice_maps *m,
 			     struct sluice_global_stats *sum);
 
+/* Number of keys in a map (a flow table's live entries, say). */
+int sluice_map_count(int fd, __u64 *count);
+
 static inline __u32 sluice_pool_index(__u32 svc_id, __u8 colour)
 {
 	return svc_id * SLUICE_COLOURS + colour;
