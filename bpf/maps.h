@@ -26,6 +26,14 @@ struct {
 	__type(value, struct sluice_config);
 } config SEC(".maps");
 
+/* Userspace bookkeeping only (names, roles); the program never reads it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct sluice_service_meta);
+} service_meta SEC(".maps");
+
 /*
  * Template for each pool's inner map: one value, the whole pool. Sizes,
  * not types: clang only emits a forward declaration of a struct reached

@@ -125,6 +125,23 @@ struct sluice_service {
 
 #define SLUICE_SVC_F_SEGMENTS 0x1 /* at least one segment: consult the LPM */
 
+/*
+ * Userspace-only bookkeeping, kept in a pinned map beside the rest so
+ * the kernel holds all the truth: names, roles and the split as the
+ * operator gave it. The data path never reads it.
+ */
+struct sluice_service_meta {
+	char name[SLUICE_NAME_MAX];
+	struct sluice_service_key key;
+	__u32 split_ppm; /* the candidate's share, as configured */
+	__u8 used;
+	__u8 candidate; /* colour being released; the other is stable */
+	__u8 pad[2];
+	__u64 split_changed_ns; /* CLOCK_REALTIME of the last split change */
+	/* new_flows per colour at that change: observed split is the delta */
+	__u64 base_new_flows[SLUICE_COLOURS];
+};
+
 /* Host-wide settings, array of one. */
 struct sluice_config {
 	__u32 seed; /* per-host hash seed; equal seeds give equal decisions */

@@ -121,6 +121,7 @@ static inline void env_maps_from_skel(struct env *e)
 	struct sluice_bpf *s = e->skel;
 
 	e->m.services = bpf_map__fd(s->maps.services);
+	e->m.service_meta = bpf_map__fd(s->maps.service_meta);
 	e->m.config = bpf_map__fd(s->maps.config);
 	e->m.pools = bpf_map__fd(s->maps.pools);
 	e->m.segments = bpf_map__fd(s->maps.segments);

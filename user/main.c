@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "commands.h"
 #include "sluice_abi.h"
 
 #define SLUICE_VERSION "0.1.0"
@@ -27,6 +28,14 @@ static int do_version(int argc, char **argv)
 }
 
 static const struct command commands[] = {
+	{ "up", cmd_up, "load, attach to interfaces and pin the data path" },
+	{ "down", cmd_down, "detach and remove every pin" },
+	{ "service", cmd_service, "add, del or list services (VIP:port/proto)" },
+	{ "backend", cmd_backend, "add, del or list a service's backends" },
+	{ "split", cmd_split, "set the candidate pool's share of new flows" },
+	{ "flip", cmd_flip, "blue/green switch: candidate takes all new flows" },
+	{ "segment", cmd_segment, "pin source prefixes to a colour" },
+	{ "status", cmd_status, "configured and observed split, counters" },
 	{ "help", do_help, "list the commands" },
 	{ "version", do_version, "print the version" },
 };
@@ -38,10 +47,14 @@ static int do_help(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	printf("Usage: sluice COMMAND [ARGS]\n\n"
-	       "XDP traffic steerer for progressive delivery.\n\n"
+	       "XDP traffic steerer for progressive delivery: splits each\n"
+	       "service's new flows between a blue and a green backend pool.\n\n"
 	       "Commands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+	printf("\n'sluice COMMAND --help' explains a command.\n"
+	       "Exit status: 0 ok, 1 the system refused, 2 bad input "
+	       "(nothing changed).\n");
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 
 struct sluice_maps {
 	int services;
+	int service_meta;
 	int config;
 	int pools;
 	int segments;
