@@ -1,0 +1,167 @@
+#!/bin/bash
+# The sluice CLI on a real host: pinned state, bad input, locking.
+# Runs in a namespace of its own with a private pin directory.
+set -u
+cd "$(dirname "$0")/.."
+. tests/lib/tap.sh
+
+S=$PWD/build/sluice
+NS=slcli$$
+export SLUICE_PIN_DIR=/sys/fs/bpf/sluice-cli$$
+export SLUICE_LOCK_FILE=/tmp/sluice-cli$$.lock
+in_ns() { nsenter --net=/var/run/netns/$NS "$@"; }
+cleanup() {
+	in_ns "$S" down >/dev/null 2>&1
+	rm -rf "$SLUICE_PIN_DIR" "$SLUICE_LOCK_FILE" "/tmp/sluice-cli$$"
+	ip netns del $NS 2>/dev/null
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ip netns add $NS
+in_ns ip link add e0 type veth peer name e1
+in_ns ip link set e0 up
+in_ns ip link set e1 up
+
+# help
+out=$($S help)
+for c in up down service backend split flip segment status; do
+	grep -q "^  $c " <<<"$out" || not_ok "help lists $c"
+done
+ok "sluice help lists every command"
+for c in up down service backend split flip segment status; do
+	if ! $S $c --help | grep -q "^Usage: sluice $c"; then
+		not_ok "sluice $c --help"
+	fi
+done
+ok "every command has --help"
+expect_exit 2 "unknown command is a usage error" $S frobnicate
+
+# not up yet
+expect_exit 2 "status before up: exit 2" in_ns $S status
+in_ns $S status 2>&1 | grep -q "sluice is not up" &&
+	ok "status before up says so" || not_ok "status before up says so"
+
+# up
+expect_exit 2 "up without --iface" in_ns $S up
+expect_exit 2 "up on a missing interface" in_ns $S up --iface nosuch0
+expect_exit 2 "up with a bad mode" in_ns $S up --iface e0 --mode turbo
+expect_exit 2 "up with a bad seed" in_ns $S up --iface e0 --seed xyz
+[ ! -e "$SLUICE_PIN_DIR" ] && ok "failed ups pinned nothing" ||
+	not_ok "failed ups pinned nothing"
+check "up" in_ns $S up --iface e0 --seed 5eed
+[ "$(stat -c %a "$SLUICE_PIN_DIR")" = 700 ] && ok "pin directory is 0700" ||
+	not_ok "pin directory is 0700"
+in_ns ip link show e0 | grep -q "xdp" && ok "XDP attached to e0" ||
+	not_ok "XDP attached to e0"
+out=$(in_ns $S up --iface e0 2>&1)
+grep -q "replaced in place" <<<"$out" && ok "second up replaces the program" ||
+	not_ok "second up replaces the program: $out"
+expect_exit 2 "up with another seed is refused" in_ns $S up --iface e0 --seed 1
+expect_exit 2 "up with another flow-table size is refused" \
+	in_ns $S up --iface e0 --flows 4096
+
+# services
+for bad in 198.18.0.10:80 198.18.0.10/tcp 198.18.0.300:80/tcp \
+	198.18.0.10:0/tcp 198.18.0.10:65536/tcp 198.18.0.10:80/sctp \
+	fd00::10:80/tcp "[fd00::10]:80" ""; do
+	expect_exit 2 "service add rejects vip '$bad'" \
+		in_ns $S service add web --vip "$bad"
+done
+expect_exit 2 "service add rejects a bad name" \
+	in_ns $S service add "we b" --vip 198.18.0.10:80/tcp
+expect_exit 2 "service add rejects a bad mode" \
+	in_ns $S service add web --vip 198.18.0.10:80/tcp --mode ipip
+expect_exit 2 "service add rejects a bad affinity" \
+	in_ns $S service add web --vip 198.18.0.10:80/tcp --affinity cookie
+[ "$(in_ns $S service list)" = "no services" ] &&
+	ok "rejected adds changed nothing" || not_ok "rejected adds changed nothing"
+check "service add web" in_ns $S service add web --vip 198.18.0.10:80/tcp \
+	--affinity client
+check "service add web6" in_ns $S service add web6 --vip "[fd00::10]:80/tcp" \
+	--mode dsr
+expect_exit 2 "duplicate service name" \
+	in_ns $S service add web --vip 198.18.0.11:80/tcp
+expect_exit 2 "duplicate VIP" in_ns $S service add other --vip 198.18.0.10:80/tcp
+expect_exit 2 "unknown service" in_ns $S split nosuch 5
+
+# backends
+expect_exit 2 "backend add: unknown colour" \
+	in_ns $S backend add web purple 198.18.1.10:8080
+expect_exit 2 "backend add: bad endpoint" \
+	in_ns $S backend add web blue 198.18.1.10
+expect_exit 2 "backend add: port 0" in_ns $S backend add web blue 198.18.1.10:0
+expect_exit 2 "backend add: weight 0" \
+	in_ns $S backend add web blue 198.18.1.10:8080 --weight 0
+expect_exit 2 "backend add: weight too big" \
+	in_ns $S backend add web blue 198.18.1.10:8080 --weight 65536
+check "backend add" in_ns $S backend add web blue 198.18.1.10:8080
+expect_exit 2 "duplicate backend" in_ns $S backend add web blue 198.18.1.10:8080
+expect_exit 2 "backend del of an unknown backend" \
+	in_ns $S backend del web blue 198.18.1.99:8080
+
+# concurrent changes never interleave: every add survives
+for i in $(seq 1 24); do
+	in_ns $S backend add web green 198.18.2.$i:8080 >/dev/null 2>&1 &
+done
+wait
+n=$(in_ns $S backend list web | grep -c "^green")
+[ "$n" -eq 24 ] && ok "24 concurrent backend adds all landed" ||
+	not_ok "24 concurrent backend adds all landed (got $n)"
+
+# a full pool
+for i in $(seq 25 256); do
+	in_ns $S backend add web green 198.18.2.$((i % 250)):$((9000 + i)) \
+		>/dev/null 2>&1 || { not_ok "fill pool at $i"; break; }
+done
+out=$(in_ns $S backend add web green 198.18.3.1:8080 2>&1)
+rc=$?
+[ $rc -eq 2 ] && grep -q "full" <<<"$out" && ok "full pool: exit 2, says full" ||
+	not_ok "full pool: exit 2, says full (exit $rc: $out)"
+
+# split
+for bad in 101 -1 5%% abc "" 0.00001 1e2; do
+	expect_exit 2 "split rejects '$bad'" in_ns $S split web "$bad"
+done
+check "split 0.5%" in_ns $S split web 0.5%
+in_ns $S status web --json | grep -q '"configured": "0.5%"' &&
+	ok "status shows the configured split" ||
+	not_ok "status shows the configured split"
+expect_exit 2 "bad split left the split alone" in_ns $S split web 200
+in_ns $S status web --json | grep -q '"configured_ppm": 5000' &&
+	ok "split still 0.5% after a rejected change" ||
+	not_ok "split still 0.5% after a rejected change"
+check "flip" in_ns $S flip web
+in_ns $S status web --json | grep -q '"stable": "green"' &&
+	ok "after flip green is stable" || not_ok "after flip green is stable"
+
+# segments
+expect_exit 2 "segment with host bits" in_ns $S segment add web 198.18.7.1/24 green
+expect_exit 2 "segment with a bad colour" in_ns $S segment add web 198.18.7.0/24 red
+check "segment add" in_ns $S segment add web 198.18.7.0/24 blue
+check "segment add v6" in_ns $S segment add web fd00:7::/48 green
+n=$(in_ns $S segment list web | wc -l)
+[ "$n" -eq 2 ] && ok "segment list shows both" || not_ok "segment list shows both ($n)"
+check "segment del" in_ns $S segment del web 198.18.7.0/24
+expect_exit 2 "segment del of a missing segment" \
+	in_ns $S segment del web 198.18.7.0/24
+
+# service del
+check "service del" in_ns $S service del web
+expect_exit 2 "deleted service is gone" in_ns $S status web
+
+# root and bpffs
+expect_exit 2 "not root: exit 2" setpriv --reuid=65534 --regid=65534 --clear-groups \
+	$S status
+mkdir -p /tmp/sluice-cli$$
+expect_exit 2 "pin dir not on bpffs: exit 2" \
+	env SLUICE_PIN_DIR=/tmp/sluice-cli$$/sluice $S status
+
+# down
+check "down" in_ns $S down
+[ ! -e "$SLUICE_PIN_DIR" ] && ok "down removed every pin" ||
+	not_ok "down removed every pin"
+in_ns ip link show e0 | grep -q "xdp" && not_ok "down detached XDP" ||
+	ok "down detached XDP"
+check "down when already down" in_ns $S down
+tap_done
