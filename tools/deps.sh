@@ -3,7 +3,8 @@
 # Idempotent: when everything is present it only asks dpkg and exits.
 set -e
 PKGS="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev
-libjansson-dev libyaml-dev iproute2 ethtool pkg-config make gcc"
+libjansson-dev libyaml-dev iproute2 ethtool pkg-config make gcc jq
+util-linux"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

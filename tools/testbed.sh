@@ -127,6 +127,7 @@ _tb_build() {
 
 # testbed_up [--prefix P]: build the testbed and set its variables in the
 # calling shell. On failure, whatever was built is torn down again.
+# shellcheck disable=SC2034 # the variables are for the caller
 testbed_up() {
 	local prefix=""
 	while [ $# -gt 0 ]; do
@@ -210,16 +211,17 @@ testbed_down() {
 	fi
 	[ -n "$prefix" ] || return 0
 	_tb_check_prefix "$prefix" || return
-	local ns pids="" i
+	local ns pids=""
 	local all="${prefix}client ${prefix}edge ${prefix}blue ${prefix}green"
 	for ns in $all; do
 		[ -e "$TESTBED_NETNS_DIR/$ns" ] || continue
 		pids="$pids $(ip netns pids "$ns" 2>/dev/null)"
 	done
 	if [ -n "${pids// /}" ]; then
-		# shellcheck disable=SC2086
+		# shellcheck disable=SC2086 # a list of pids
 		kill -TERM $pids 2>/dev/null
-		for i in $(seq 20); do
+		for _ in $(seq 20); do
+			# shellcheck disable=SC2086
 			kill -0 $pids 2>/dev/null || break
 			sleep 0.1
 		done
@@ -263,17 +265,17 @@ _tb_main() {
 		testbed_vars
 		;;
 	down)
-		[ "${1:-}" = --prefix ] && [ -n "${2:-}" ] || {
+		if [ "${1:-}" != --prefix ] || [ -z "${2:-}" ]; then
 			echo "usage: $0 down --prefix P" >&2
 			exit 2
-		}
+		fi
 		testbed_down "$@" || exit
 		;;
 	dsr-vip)
-		[ "${1:-}" = --prefix ] && [ -n "${2:-}" ] || {
+		if [ "${1:-}" != --prefix ] || [ -z "${2:-}" ]; then
 			echo "usage: $0 dsr-vip --prefix P" >&2
 			exit 2
-		}
+		fi
 		testbed_dsr_vip "$@" || exit
 		;;
 	*)
