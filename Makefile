@@ -86,5 +86,8 @@ $(B)/tools/%: tools/%.c $(B)/libsluice.a $(SKELS) | $(B)/tools
 test: all
 	$(Q)tests/run.sh
 
+demo: all
+	$(Q)tools/demo.sh
+
 clean:
 	$(Q)rm -rf $(B) deps-stamp

@@ -196,7 +196,17 @@ static __always_inline int steer(struct xdp_md *ctx, struct pkt *p,
 	if (nat && ttl_expiring(data, end, p))
 		return pass(SLUICE_PASS_TTL);
 
-	fl = bpf_map_lookup_elem(&flows, &p->key);
+	/*
+	 * A bare SYN opens a new connection even when its 5-tuple is still
+	 * in the table (a client reusing a port): it is decided afresh, so
+	 * stale state never overrides the split. A retransmitted SYN gets
+	 * the same decision unless the split moved in between.
+	 */
+	if (p->proto == IPPROTO_TCP &&
+	    (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN)
+		fl = NULL;
+	else
+		fl = bpf_map_lookup_elem(&flows, &p->key);
 	if (!fl) {
 		rc = new_flow(p, svc, ss, &nf, now, payload, &fv);
 		if (rc != PARSE_OK)

@@ -235,6 +235,23 @@ static void test_flow_kept_across_split(void **state)
 			 1);
 }
 
+/* A client reusing a port opens a new connection: the split decides it. */
+static void test_port_reuse_follows_split(void **state)
+{
+	struct pkt_spec syn = tcp4(0x02), ack = tcp4(0x10);
+	struct pkt_spec w;
+
+	(void)state;
+	w = to_backend(syn, BLUE4, 8080, mac_blue1);
+	expect_frame(&syn, E.cli_ifindex, XDP_REDIRECT, &w);
+	assert_int_equal(env_split(&E, V_NAT4, SLUICE_PPM), 0);
+	w = to_backend(syn, GREEN4, 8080, mac_green1);
+	expect_frame(&syn, E.cli_ifindex, XDP_REDIRECT, &w);
+	/* ...and the rest of that connection follows it. */
+	w = to_backend(ack, GREEN4, 8080, mac_green1);
+	expect_frame(&ack, E.cli_ifindex, XDP_REDIRECT, &w);
+}
+
 static void test_midstream_miss(void **state)
 {
 	struct pkt_spec ack = tcp4(0x10);
@@ -574,6 +591,7 @@ int main(void)
 		TEST(test_syn_counts),
 		TEST(test_established_flow),
 		TEST(test_flow_kept_across_split),
+		TEST(test_port_reuse_follows_split),
 		TEST(test_midstream_miss),
 		TEST(test_reverse_nat),
 		TEST(test_reverse_nat6),

@@ -102,6 +102,10 @@ static struct {
 	json_t *status, *colours, *versions, *backends;
 	double *ttfb_ms;
 	size_t nttfb, cap;
+	/* the same, per answering colour (index into colour_names) */
+	double *cttfb[MAX_COLOURS];
+	size_t cn[MAX_COLOURS], ccap[MAX_COLOURS];
+	json_t *cstatus[MAX_COLOURS];
 	/* transfer mode: the one connection's outcome */
 	struct conn xfer;
 	const char *xfer_error;
@@ -461,6 +465,22 @@ static void record_ok(struct conn *c)
 		st.cap = cap;
 	}
 	st.ttfb_ms[st.nttfb++] = (double)(c->first_ns - c->start_ns) / 1e6;
+	ci = c->colour[0] ? colour_index(c->colour) : -1;
+	if (ci < 0)
+		return;
+	if (!st.cstatus[ci])
+		st.cstatus[ci] = json_object();
+	count(st.cstatus[ci], code);
+	if (st.cn[ci] == st.ccap[ci]) {
+		size_t cap = st.ccap[ci] ? st.ccap[ci] * 2 : 256;
+		double *p = realloc(st.cttfb[ci], cap * sizeof(*p));
+
+		if (!p)
+			return;
+		st.cttfb[ci] = p;
+		st.ccap[ci] = cap;
+	}
+	st.cttfb[ci][st.cn[ci]++] = st.ttfb_ms[st.nttfb - 1];
 }
 
 /* ---- connections ------------------------------------------------------- */
@@ -861,11 +881,40 @@ static json_t *ms(double v)
 }
 
 /* Nearest rank: the smallest sample with at least q of them at or below. */
+static double percentile_of(const double *v, size_t n, double q)
+{
+	size_t rank = (size_t)ceil(q * (double)n);
+
+	return v[rank ? rank - 1 : 0];
+}
+
 static double percentile(double q)
 {
-	size_t rank = (size_t)ceil(q * (double)st.nttfb);
+	return percentile_of(st.ttfb_ms, st.nttfb, q);
+}
 
-	return st.ttfb_ms[rank ? rank - 1 : 0];
+/* Per answering colour: connections, status codes, first-byte times. */
+static json_t *by_colour_json(void)
+{
+	json_t *o = json_object(), *c, *fb;
+	int i;
+
+	for (i = 0; i < ncolour_names; i++) {
+		if (!st.cn[i])
+			continue;
+		qsort(st.cttfb[i], st.cn[i], sizeof(double), cmp_double);
+		fb = json_object();
+		json_object_set_new(fb, "p50",
+				    ms(percentile_of(st.cttfb[i], st.cn[i], 0.5)));
+		json_object_set_new(fb, "p99",
+				    ms(percentile_of(st.cttfb[i], st.cn[i], 0.99)));
+		c = json_object();
+		json_object_set_new(c, "responses", json_integer(st.cn[i]));
+		json_object_set(c, "status", st.cstatus[i]);
+		json_object_set_new(c, "first_byte_ms", fb);
+		json_object_set_new(o, colour_names[i], c);
+	}
+	return o;
 }
 
 static json_t *summary_json(double elapsed)
@@ -917,6 +966,7 @@ static json_t *summary_json(double elapsed)
 		json_object_set_new(fb, "max", ms(st.ttfb_ms[st.nttfb - 1]));
 	}
 	json_object_set_new(root, "first_byte_ms", fb);
+	json_object_set_new(root, "by_colour", by_colour_json());
 	json_object_set_new(root, "duration_s", ms(elapsed));
 	json_object_set_new(root, "interrupted", json_boolean(signals > 0));
 	return root;
