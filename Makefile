@@ -16,7 +16,7 @@ LDFLAGS += $(EXTRA_LDFLAGS)
 BPF_CFLAGS := -g -O2 -target bpf -Wall -Werror -Iinclude -I$(ARCH_INC) \
 	-D__TARGET_ARCH_x86
 
-LIBS := -lbpf -lelf -lz -ljansson -lyaml
+LIBS := -lbpf -lelf -lz -ljansson -lyaml -lm
 
 ifeq ($(V),1)
 Q :=
@@ -88,6 +88,11 @@ test: all
 
 demo: all
 	$(Q)tools/demo.sh
+
+# Benchmarks print a table and write build/bench/results.json; never part
+# of `make test` (a smoke run of the tool is).
+bench: all
+	$(Q)tools/bench.sh
 
 clean:
 	$(Q)rm -rf $(B) deps-stamp
