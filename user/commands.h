@@ -11,5 +11,7 @@ int cmd_split(int argc, char **argv);
 int cmd_flip(int argc, char **argv);
 int cmd_segment(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_rollout(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
 
 #endif /* SLUICE_COMMANDS_H */

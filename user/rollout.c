@@ -405,25 +405,29 @@ static json_t *u64_array(const __u64 *v, int n)
 	return a;
 }
 
+json_t *sluice_policy_to_json(const struct sluice_policy *p)
+{
+	return json_pack("{s:o, s:I, s:I, s:i, s:i, s:I, s:i, s:i, s:I, s:o, s:I}",
+			 "steps", u32_array(p->steps, p->nsteps), "bake_ns",
+			 (json_int_t)p->bake_ns, "tick_ns",
+			 (json_int_t)p->tick_ns, "max_error_ratio_ppm",
+			 p->max_error_ratio_ppm,
+			 "max_error_ratio_increase_ppm",
+			 p->max_error_ratio_increase_ppm,
+			 "max_p99_first_byte_ns",
+			 (json_int_t)p->max_p99_first_byte_ns, "min_flows",
+			 p->min_flows, "failure_limit", p->failure_limit,
+			 "ramp_ns", (json_int_t)p->ramp_ns, "gates",
+			 u32_array(p->gates, p->ngates),
+			 "inconclusive_timeout_ns",
+			 (json_int_t)p->inconclusive_timeout_ns);
+}
+
 json_t *sluice_rollout_to_json(const struct sluice_rollout *r)
 {
-	const struct sluice_policy *p = &r->policy;
-	json_t *pol, *base, *o;
+	json_t *pol = sluice_policy_to_json(&r->policy), *base, *o;
 	int c;
 
-	pol = json_pack("{s:o, s:I, s:I, s:i, s:i, s:I, s:i, s:i, s:I, s:o, s:I}",
-			"steps", u32_array(p->steps, p->nsteps), "bake_ns",
-			(json_int_t)p->bake_ns, "tick_ns",
-			(json_int_t)p->tick_ns, "max_error_ratio_ppm",
-			p->max_error_ratio_ppm, "max_error_ratio_increase_ppm",
-			p->max_error_ratio_increase_ppm,
-			"max_p99_first_byte_ns",
-			(json_int_t)p->max_p99_first_byte_ns, "min_flows",
-			p->min_flows, "failure_limit", p->failure_limit,
-			"ramp_ns", (json_int_t)p->ramp_ns, "gates",
-			u32_array(p->gates, p->ngates),
-			"inconclusive_timeout_ns",
-			(json_int_t)p->inconclusive_timeout_ns);
 	base = json_object();
 	json_object_set_new(base, "flows", u64_array(r->base.flows, 2));
 	json_object_set_new(base, "errors", u64_array(r->base.errors, 2));
@@ -471,6 +475,78 @@ static int get_u64s(json_t *a, __u64 *out, int n)
 	return 0;
 }
 
+/* Steps rising, ending at 100%, gates among them, limits sane. */
+int sluice_policy_check(const struct sluice_policy *p, char *why, size_t len)
+{
+	int i, j;
+
+	if (p->nsteps < 1 || p->nsteps > SLUICE_MAX_STEPS) {
+		snprintf(why, len, "want 1 to %d steps", SLUICE_MAX_STEPS);
+		return -EINVAL;
+	}
+	for (i = 0; i < p->nsteps; i++) {
+		if (!p->steps[i] || p->steps[i] > SLUICE_PPM ||
+		    (i && p->steps[i] <= p->steps[i - 1])) {
+			snprintf(why, len,
+				 "steps must rise strictly, above 0%% and up to "
+				 "100%%");
+			return -EINVAL;
+		}
+	}
+	if (p->steps[p->nsteps - 1] != SLUICE_PPM) {
+		snprintf(why, len, "the last step must be 100%%");
+		return -EINVAL;
+	}
+	for (i = 0; i < p->ngates; i++) {
+		for (j = 0; j < p->nsteps; j++)
+			if (p->gates[i] == p->steps[j])
+				break;
+		if (j == p->nsteps) {
+			snprintf(why, len, "manual gate %.4g%% is not a step",
+				 p->gates[i] / 1e4);
+			return -EINVAL;
+		}
+	}
+	if (!p->tick_ns || p->tick_ns > 3600000000000ull) {
+		snprintf(why, len, "tick must be between 1ns and 1h");
+		return -EINVAL;
+	}
+	if (!p->failure_limit) {
+		snprintf(why, len, "failure limit must be at least 1");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int sluice_policy_from_json(json_t *p, struct sluice_policy *out)
+{
+	struct sluice_policy pol;
+
+	memset(&pol, 0, sizeof(pol));
+	if (!json_is_object(p) ||
+	    get_u32s(json_object_get(p, "steps"), pol.steps, SLUICE_MAX_STEPS,
+		     &pol.nsteps) ||
+	    get_u32s(json_object_get(p, "gates"), pol.gates, SLUICE_MAX_STEPS,
+		     &pol.ngates))
+		return -EINVAL;
+	pol.bake_ns = json_integer_value(json_object_get(p, "bake_ns"));
+	pol.tick_ns = json_integer_value(json_object_get(p, "tick_ns"));
+	pol.max_error_ratio_ppm =
+		json_integer_value(json_object_get(p, "max_error_ratio_ppm"));
+	pol.max_error_ratio_increase_ppm = json_integer_value(
+		json_object_get(p, "max_error_ratio_increase_ppm"));
+	pol.max_p99_first_byte_ns =
+		json_integer_value(json_object_get(p, "max_p99_first_byte_ns"));
+	pol.min_flows = json_integer_value(json_object_get(p, "min_flows"));
+	pol.failure_limit =
+		json_integer_value(json_object_get(p, "failure_limit"));
+	pol.ramp_ns = json_integer_value(json_object_get(p, "ramp_ns"));
+	pol.inconclusive_timeout_ns = json_integer_value(
+		json_object_get(p, "inconclusive_timeout_ns"));
+	*out = pol;
+	return 0;
+}
+
 int sluice_rollout_from_json(json_t *o, struct sluice_rollout *r)
 {
 	json_t *p = json_object_get(o, "policy"), *b = json_object_get(o, "base");
@@ -497,25 +573,8 @@ int sluice_rollout_from_json(json_t *o, struct sluice_rollout *r)
 	r->ramp_started_ns =
 		json_integer_value(json_object_get(o, "ramp_started_ns"));
 	r->ramp_from_ppm = json_integer_value(json_object_get(o, "ramp_from_ppm"));
-	if (get_u32s(json_object_get(p, "steps"), r->policy.steps,
-		     SLUICE_MAX_STEPS, &r->policy.nsteps) ||
-	    get_u32s(json_object_get(p, "gates"), r->policy.gates,
-		     SLUICE_MAX_STEPS, &r->policy.ngates))
+	if (sluice_policy_from_json(p, &r->policy))
 		return -EINVAL;
-	r->policy.bake_ns = json_integer_value(json_object_get(p, "bake_ns"));
-	r->policy.tick_ns = json_integer_value(json_object_get(p, "tick_ns"));
-	r->policy.max_error_ratio_ppm =
-		json_integer_value(json_object_get(p, "max_error_ratio_ppm"));
-	r->policy.max_error_ratio_increase_ppm = json_integer_value(
-		json_object_get(p, "max_error_ratio_increase_ppm"));
-	r->policy.max_p99_first_byte_ns =
-		json_integer_value(json_object_get(p, "max_p99_first_byte_ns"));
-	r->policy.min_flows = json_integer_value(json_object_get(p, "min_flows"));
-	r->policy.failure_limit =
-		json_integer_value(json_object_get(p, "failure_limit"));
-	r->policy.ramp_ns = json_integer_value(json_object_get(p, "ramp_ns"));
-	r->policy.inconclusive_timeout_ns = json_integer_value(
-		json_object_get(p, "inconclusive_timeout_ns"));
 	if (get_u64s(json_object_get(b, "flows"), r->base.flows, 2) ||
 	    get_u64s(json_object_get(b, "errors"), r->base.errors, 2) ||
 	    get_u64s(json_object_get(b, "first_byte_hist_blue"),

@@ -95,6 +95,11 @@ json_t *sluice_evidence_json(const struct sluice_evidence *cand,
 			     const struct sluice_evidence *stable,
 			     const struct sluice_judgement *j);
 
+/* Policies on the wire and on disk; check says what is wrong. */
+json_t *sluice_policy_to_json(const struct sluice_policy *p);
+int sluice_policy_from_json(json_t *o, struct sluice_policy *p);
+int sluice_policy_check(const struct sluice_policy *p, char *why, size_t len);
+
 /* Persisted form. */
 json_t *sluice_rollout_to_json(const struct sluice_rollout *r);
 int sluice_rollout_from_json(json_t *o, struct sluice_rollout *r);

@@ -1,0 +1,494 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+/*
+ * sluice agent: runs rollouts, one tick at a time, on the counters the
+ * data path keeps in pinned maps, and takes commands on a control
+ * socket. The data path never depends on it: stopping, killing or
+ * upgrading the agent leaves traffic alone, and a restarted agent picks
+ * every rollout up from its state file where it stood.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+
+#include "agent.h"
+#include "cli.h"
+#include "commands.h"
+#include "ctlsock.h"
+#include "parse.h"
+#include "pins.h"
+#include "state.h"
+#include "store.h"
+
+#define MAX_ROLLOUTS 256
+
+static const struct cli_cmd agent_cmd = {
+	"agent",
+	"Usage: sluice agent [--state-dir DIR] [--socket PATH] [--events FILE|-]\n"
+	"\n"
+	"Run rollouts and take commands ('sluice rollout ...') on a control\n"
+	"socket. Stays in the foreground and logs to stderr; stop it with\n"
+	"SIGTERM. Traffic does not depend on it: the data path keeps\n"
+	"steering while the agent is stopped, killed or upgraded, and a\n"
+	"restarted agent resumes every rollout at the step it was at, with\n"
+	"the same evidence window.\n"
+	"\n"
+	"  --state-dir DIR  rollout state and decision history\n"
+	"                   (default " SLUICE_STATE_DIR_DEFAULT ", or $SLUICE_STATE_DIR)\n"
+	"  --socket PATH    control socket, mode 0600\n"
+	"                   (default " SLUICE_SOCKET_DEFAULT ", or $SLUICE_SOCKET)\n"
+	"  --events FILE    also write every decision as a JSON line to FILE\n"
+	"                   ('-' for stdout)\n",
+};
+
+struct agent {
+	struct sluice_maps m;
+	bool maps_open;
+	struct sluice_rollout ro[MAX_ROLLOUTS];
+	__u64 next_tick[MAX_ROLLOUTS]; /* CLOCK_MONOTONIC ns */
+	int n;
+	FILE *events;
+	int listen_fd;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static __u64 clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void iso_time(__u64 ns, char *buf, size_t len)
+{
+	time_t t = ns / 1000000000ull;
+	struct tm tm;
+	char base[32];
+
+	gmtime_r(&t, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03lluZ", base,
+		 (unsigned long long)(ns / 1000000ull % 1000));
+}
+
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_(const char *fmt, ...)
+{
+	char ts[40];
+	va_list ap;
+
+	iso_time(clock_ns(CLOCK_REALTIME), ts, sizeof(ts));
+	fprintf(stderr, "%s sluice-agent: ", ts);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static struct sluice_rollout *find(struct agent *a, const char *svc)
+{
+	int i;
+
+	for (i = 0; i < a->n; i++)
+		if (!strcmp(a->ro[i].service, svc))
+			return &a->ro[i];
+	return NULL;
+}
+
+/* ---- the rollout's view of the world ---------------------------------- */
+
+static int snapshot(void *ctx, const char *svc, struct sluice_snapshot *s)
+{
+	struct agent *a = ctx;
+
+	if (!a->maps_open)
+		return -ENODEV;
+	return sluice_agent_snapshot(&a->m, svc, s);
+}
+
+static int set_split(void *ctx, const char *svc, __u32 ppm)
+{
+	struct agent *a = ctx;
+	struct sluice_rollout *r = find(a, svc);
+	struct sluice_service_meta meta;
+	int lock, err;
+	__u32 id;
+
+	if (!a->maps_open || !r)
+		return -ENODEV;
+	lock = sluice_lock();
+	if (lock < 0)
+		return lock;
+	err = sluice_service_find(&a->m, svc, &id, &meta);
+	/* After the roles swapped, the rollout's candidate is the stable. */
+	if (!err)
+		err = sluice_split_set(&a->m, id,
+				       meta.candidate == r->candidate ?
+					       ppm :
+					       SLUICE_PPM - ppm);
+	sluice_unlock(lock);
+	return err;
+}
+
+static int complete(void *ctx, const struct sluice_rollout *r)
+{
+	struct agent *a = ctx;
+	struct sluice_service_meta meta;
+	int lock, err;
+	__u32 id;
+
+	lock = sluice_lock();
+	if (lock < 0)
+		return lock;
+	err = sluice_service_find(&a->m, r->service, &id, &meta);
+	if (!err && meta.candidate == r->candidate)
+		err = sluice_flip(&a->m, id);
+	sluice_unlock(lock);
+	return err;
+}
+
+static int persist(void *ctx, const struct sluice_rollout *r)
+{
+	(void)ctx;
+	return sluice_store_save(r);
+}
+
+static void record(void *ctx, const struct sluice_rollout *r,
+		   const char *action, const char *reason, json_t *evidence)
+{
+	struct agent *a = ctx;
+	__u64 now = clock_ns(CLOCK_REALTIME);
+	char ts[40], split[SLUICE_PPM_STRLEN];
+	json_t *d;
+
+	iso_time(now, ts, sizeof(ts));
+	sluice_format_ppm(sluice_rollout_split(r), split, sizeof(split));
+	d = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:s}",
+		      "ts", ts, "type", "decision", "service", r->service,
+		      "action", action, "reason", reason ? reason : "", "step",
+		      r->step + 1, "steps", r->policy.nsteps, "split", split,
+		      "state", sluice_rollout_state_name(r->state), "candidate",
+		      sluice_colour_name(r->candidate));
+	json_object_set_new(d, "ts_ns", json_integer((json_int_t)now));
+	if (evidence)
+		json_object_set(d, "evidence", evidence);
+	if (sluice_store_append_history(r->service, d))
+		logf_("%s: cannot append to the history", r->service);
+	if (a->events) {
+		json_dumpf(d, a->events, JSON_COMPACT | JSON_SORT_KEYS);
+		fputc('\n', a->events);
+		fflush(a->events);
+	}
+	logf_("%s: %s at %s (step %d/%d): %s", r->service, action, split,
+	      r->step + 1, r->policy.nsteps, reason ? reason : "");
+	json_decref(d);
+}
+
+static const struct sluice_rollout_io io_template = {
+	.snapshot = snapshot,
+	.set_split = set_split,
+	.complete = complete,
+	.persist = persist,
+	.record = record,
+};
+
+/* ---- control socket ----------------------------------------------------- */
+
+static json_t *reply_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+static json_t *reply_error(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+
+static json_t *reply_rollout(const struct sluice_rollout *r)
+{
+	json_t *o = json_pack("{s:b}", "ok", 1);
+
+	json_object_set_new(o, "rollout", sluice_rollout_to_json(r));
+	return o;
+}
+
+static json_t *do_start(struct agent *a, const struct sluice_rollout_io *io,
+			const char *svc, json_t *req)
+{
+	struct sluice_service_meta meta;
+	struct sluice_policy p;
+	struct sluice_rollout *r = find(a, svc), tmp;
+	struct sluice_pool *pool;
+	char why[160];
+	__u32 id;
+	int err, active;
+
+	if (sluice_policy_from_json(json_object_get(req, "policy"), &p))
+		return reply_error("malformed policy");
+	if (sluice_policy_check(&p, why, sizeof(why)))
+		return reply_error("policy: %s", why);
+	if (sluice_service_find(&a->m, svc, &id, &meta))
+		return reply_error("service '%s' does not exist", svc);
+	if (r && sluice_rollout_active(r))
+		return reply_error("a rollout of '%s' is already %s at step "
+				   "%d; abort it first",
+				   svc, sluice_rollout_state_name(r->state),
+				   r->step + 1);
+	pool = calloc(1, sizeof(*pool));
+	if (!pool)
+		return reply_error("out of memory");
+	active = sluice_pool_read(&a->m, id, meta.candidate, pool) ?
+			 0 :
+			 (int)pool->active;
+	free(pool);
+	if (!active)
+		return reply_error("the %s pool of '%s' (the candidate) has no "
+				   "active backend",
+				   sluice_colour_name(meta.candidate), svc);
+	if (!r) {
+		if (a->n == MAX_ROLLOUTS)
+			return reply_error("too many rollouts");
+		r = &a->ro[a->n++];
+	}
+	/* Fill the slot first: set_split finds the rollout by name. */
+	memset(&tmp, 0, sizeof(tmp));
+	snprintf(tmp.service, sizeof(tmp.service), "%s", svc);
+	tmp.candidate = meta.candidate;
+	*r = tmp;
+	err = sluice_rollout_start(r, svc, &p, meta.candidate, io,
+				   clock_ns(CLOCK_REALTIME));
+	if (err)
+		return reply_error("cannot start: %s", strerror(-err));
+	a->next_tick[r - a->ro] = clock_ns(CLOCK_MONOTONIC) + p.tick_ns;
+	return reply_rollout(r);
+}
+
+static json_t *handle(struct agent *a, json_t *req)
+{
+	struct sluice_rollout_io io = io_template;
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	const char *svc = json_string_value(json_object_get(req, "service"));
+	__u64 now = clock_ns(CLOCK_REALTIME);
+	struct sluice_rollout *r;
+	int err;
+
+	io.ctx = a;
+	if (!cmd)
+		return reply_error("request without a 'cmd'");
+	if (!strcmp(cmd, "ping"))
+		return json_pack("{s:b, s:i}", "ok", 1, "rollouts", a->n);
+	if (!svc || !*svc || strlen(svc) >= SLUICE_NAME_MAX)
+		return reply_error("request without a valid 'service'");
+	if (!a->maps_open)
+		return reply_error("sluice is not up: no pinned maps at %s",
+				   sluice_pin_dir());
+	if (!strcmp(cmd, "start"))
+		return do_start(a, &io, svc, req);
+	r = find(a, svc);
+	if (!r)
+		return reply_error("no rollout of '%s'", svc);
+	if (!strcmp(cmd, "status"))
+		return reply_rollout(r);
+	if (!strcmp(cmd, "pause"))
+		err = sluice_rollout_pause(r, &io, now);
+	else if (!strcmp(cmd, "resume"))
+		err = sluice_rollout_resume(r, &io, now);
+	else if (!strcmp(cmd, "promote"))
+		err = sluice_rollout_promote(r, &io, now);
+	else if (!strcmp(cmd, "abort"))
+		err = sluice_rollout_abort(r, &io, now,
+					   json_string_value(json_object_get(
+						   req, "reason")) ?:
+						   "aborted by request");
+	else
+		return reply_error("unknown command '%s'", cmd);
+	if (err == -EINVAL)
+		return reply_error("cannot %s: the rollout of '%s' is %s", cmd,
+				   svc, sluice_rollout_state_name(r->state));
+	if (err)
+		return reply_error("%s failed: %s", cmd, strerror(-err));
+	a->next_tick[r - a->ro] = clock_ns(CLOCK_MONOTONIC) + r->policy.tick_ns;
+	return reply_rollout(r);
+}
+
+static void serve_one(struct agent *a)
+{
+	char err[256];
+	json_t *req, *resp;
+	int fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	req = sluice_ctl_read(fd, err, sizeof(err));
+	resp = req ? handle(a, req) : reply_error("%s", err);
+	sluice_ctl_write(fd, resp);
+	json_decref(req);
+	json_decref(resp);
+	close(fd);
+}
+
+/* ---- main loop ----------------------------------------------------------- */
+
+static void try_open_maps(struct agent *a)
+{
+	struct sluice_rollout_io io = io_template;
+	int i;
+
+	if (a->maps_open || sluice_maps_open(&a->m))
+		return;
+	a->maps_open = true;
+	logf_("pinned maps open at %s", sluice_pin_dir());
+	io.ctx = a;
+	for (i = 0; i < a->n; i++) {
+		if (!sluice_rollout_active(&a->ro[i]) &&
+		    a->ro[i].state != SLUICE_RO_PROMOTED)
+			continue;
+		if (sluice_rollout_resume_after_restart(&a->ro[i], &io))
+			logf_("%s: cannot re-apply the split of the persisted "
+			      "state",
+			      a->ro[i].service);
+		else if (sluice_rollout_active(&a->ro[i]))
+			logf_("%s: resumed %s at step %d/%d", a->ro[i].service,
+			      sluice_rollout_state_name(a->ro[i].state),
+			      a->ro[i].step + 1, a->ro[i].policy.nsteps);
+	}
+}
+
+static int parse_args(int argc, char **argv, struct agent *a)
+{
+	static const struct option opts[] = {
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "events", required_argument, NULL, 'e' },
+		{ 0 },
+	};
+	int o;
+
+	cli_reset_getopt();
+	while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		switch (o) {
+		case 'd':
+			sluice_store_set_dir(optarg);
+			break;
+		case 's':
+			setenv("SLUICE_SOCKET", optarg, 1);
+			break;
+		case 'e':
+			if (!strcmp(optarg, "-"))
+				a->events = stdout;
+			else
+				a->events = fopen(optarg, "ae");
+			if (!a->events)
+				return cli_usage(&agent_cmd,
+						 "events file '%s': %s", optarg,
+						 strerror(errno));
+			break;
+		case ':':
+			return cli_usage(&agent_cmd, "option '%s' needs a value",
+					 argv[optind - 1]);
+		default:
+			return cli_usage(&agent_cmd, "unknown option '%s'",
+					 argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage(&agent_cmd, "unexpected argument '%s'",
+				 argv[optind]);
+	return EXIT_OK;
+}
+
+int cmd_agent(int argc, char **argv)
+{
+	static struct agent a;
+	struct sluice_rollout_io io = io_template;
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct pollfd pfd;
+	__u64 now, next;
+	int rc, i, timeout;
+
+	if (cli_wants_help(&agent_cmd, argc, argv))
+		return EXIT_OK;
+	memset(&a, 0, sizeof(a));
+	rc = parse_args(argc, argv, &a);
+	if (rc)
+		return rc;
+	if (geteuid() != 0)
+		return cli_usage(&agent_cmd, "must run as root");
+	io.ctx = &a;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	a.n = sluice_store_load_all(a.ro, MAX_ROLLOUTS);
+	if (a.n < 0) {
+		rc = cli_fail(&agent_cmd, "cannot read %s: %s",
+			      sluice_state_dir(), strerror(-a.n));
+		return rc;
+	}
+	a.listen_fd = sluice_ctl_listen(sluice_socket_path());
+	if (a.listen_fd < 0)
+		return cli_fail(&agent_cmd, "cannot listen on %s: %s",
+				sluice_socket_path(), strerror(-a.listen_fd));
+	logf_("listening on %s, state in %s, %d rollout%s on disk",
+	      sluice_socket_path(), sluice_state_dir(), a.n,
+	      a.n == 1 ? "" : "s");
+	now = clock_ns(CLOCK_MONOTONIC);
+	for (i = 0; i < a.n; i++)
+		a.next_tick[i] = now;
+	try_open_maps(&a);
+
+	while (!stop) {
+		now = clock_ns(CLOCK_MONOTONIC);
+		next = now + 1000000000ull;
+		for (i = 0; i < a.n; i++)
+			if (sluice_rollout_active(&a.ro[i]) &&
+			    a.next_tick[i] < next)
+				next = a.next_tick[i];
+		timeout = next > now ? (int)((next - now + 999999) / 1000000) :
+				       0;
+		pfd = (struct pollfd){ .fd = a.listen_fd, .events = POLLIN };
+		if (poll(&pfd, 1, timeout) > 0)
+			serve_one(&a);
+		try_open_maps(&a);
+		if (!a.maps_open)
+			continue;
+		now = clock_ns(CLOCK_MONOTONIC);
+		for (i = 0; i < a.n; i++) {
+			struct sluice_rollout *r = &a.ro[i];
+
+			if (!sluice_rollout_active(r) || a.next_tick[i] > now)
+				continue;
+			a.next_tick[i] = now + r->policy.tick_ns;
+			rc = sluice_rollout_tick(r, &io,
+						 clock_ns(CLOCK_REALTIME));
+			if (rc)
+				logf_("%s: tick failed: %s", r->service,
+				      strerror(-rc));
+		}
+	}
+	logf_("stopping; rollouts stay where they are");
+	close(a.listen_fd);
+	unlink(sluice_socket_path());
+	if (a.maps_open)
+		sluice_maps_close(&a.m);
+	if (a.events && a.events != stdout)
+		fclose(a.events);
+	return EXIT_OK;
+}

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/* What the agent reads from the maps to judge a rollout. */
+#ifndef SLUICE_AGENT_H
+#define SLUICE_AGENT_H
+
+#include "maps.h"
+#include "rollout.h"
+
+/*
+ * Per-colour totals of a service's pools (every backend in a pool,
+ * draining ones included): new flows, errors (RSTs, ICMP errors, HTTP
+ * 5xx and drops) and the first-byte histogram.
+ */
+int sluice_agent_snapshot(const struct sluice_maps *m, const char *svc,
+			  struct sluice_snapshot *s);
+
+#endif /* SLUICE_AGENT_H */

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "state.h"
+
+int sluice_agent_snapshot(const struct sluice_maps *m, const char *svc,
+			  struct sluice_snapshot *s)
+{
+	struct sluice_backend_stats st;
+	struct sluice_pool *pool;
+	__u32 id;
+	int err, c, i, k;
+
+	memset(s, 0, sizeof(*s));
+	err = sluice_service_find(m, svc, &id, NULL);
+	if (err)
+		return err;
+	pool = malloc(sizeof(*pool));
+	if (!pool)
+		return -ENOMEM;
+	for (c = 0; c < SLUICE_COLOURS; c++) {
+		if (sluice_pool_read(m, id, c, pool))
+			continue;
+		for (i = 0; i < SLUICE_MAX_BACKENDS_PER_POOL; i++) {
+			if (!(pool->backends[i].flags & SLUICE_BE_F_USED) ||
+			    sluice_backend_stats_read(m, pool->backends[i].id,
+						      &st))
+				continue;
+			s->flows[c] += st.new_flows;
+			for (k = 0; k < SLUICE_ERR_MAX; k++)
+				s->errors[c] += st.errors[k];
+			for (k = 0; k < SLUICE_DROP_MAX; k++)
+				s->errors[c] += st.drops[k];
+			for (k = 0; k < SLUICE_HIST_BUCKETS; k++)
+				s->first_byte_hist[c][k] += st.first_byte_hist[k];
+		}
+	}
+	free(pool);
+	return 0;
+}
