@@ -137,6 +137,7 @@ struct sluice_service_meta {
 	__u8 used;
 	__u8 candidate; /* colour being released; the other is stable */
 	__u8 pad[2];
+	__u64 created_ns; /* CLOCK_REALTIME at creation: tells re-creations apart */
 	__u64 split_changed_ns; /* CLOCK_REALTIME of the last split change */
 	/* new_flows per colour at that change: observed split is the delta */
 	__u64 base_new_flows[SLUICE_COLOURS];

@@ -95,6 +95,8 @@ expect_exit 2 "backend add: weight 0" \
 	in_ns $S backend add web blue 198.18.1.10:8080 --weight 0
 expect_exit 2 "backend add: weight too big" \
 	in_ns $S backend add web blue 198.18.1.10:8080 --weight 65536
+expect_exit 2 "backend add: IPv6 backend for an IPv4 VIP" \
+	in_ns $S backend add web blue "[fd00:1::10]:8080"
 check "backend add" in_ns $S backend add web blue 198.18.1.10:8080
 expect_exit 2 "duplicate backend" in_ns $S backend add web blue 198.18.1.10:8080
 expect_exit 2 "backend del of an unknown backend" \

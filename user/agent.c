@@ -15,7 +15,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "agent.h"
 #include "cli.h"
@@ -206,6 +209,28 @@ static const struct sluice_rollout_io io_template = {
 	.record = record,
 };
 
+/*
+ * A rollout belongs to one incarnation of its service: deleted (or
+ * deleted and re-created), the rollout ends without touching the split.
+ */
+static bool service_gone(struct agent *a, const struct sluice_rollout *r)
+{
+	struct sluice_service_meta meta;
+
+	if (sluice_service_find(&a->m, r->service, NULL, &meta))
+		return true;
+	return r->service_created_ns && meta.created_ns != r->service_created_ns;
+}
+
+static void end_orphan(struct agent *a, struct sluice_rollout *r)
+{
+	r->state = SLUICE_RO_ABORTED;
+	snprintf(r->reason, sizeof(r->reason),
+		 "service '%s' was deleted during the rollout", r->service);
+	sluice_store_save(r);
+	record(a, r, "abort", r->reason, NULL);
+}
+
 /* ---- control socket ----------------------------------------------------- */
 
 static json_t *reply_error(const char *fmt, ...)
@@ -246,6 +271,8 @@ static json_t *do_start(struct agent *a, const struct sluice_rollout_io *io,
 		return reply_error("policy: %s", why);
 	if (sluice_service_find(&a->m, svc, &id, &meta))
 		return reply_error("service '%s' does not exist", svc);
+	if (r && sluice_rollout_active(r) && service_gone(a, r))
+		end_orphan(a, r);
 	if (r && sluice_rollout_active(r))
 		return reply_error("a rollout of '%s' is already %s at step "
 				   "%d; abort it first",
@@ -276,6 +303,8 @@ static json_t *do_start(struct agent *a, const struct sluice_rollout_io *io,
 				   clock_ns(CLOCK_REALTIME));
 	if (err)
 		return reply_error("cannot start: %s", strerror(-err));
+	r->service_created_ns = meta.created_ns;
+	sluice_store_save(r);
 	a->next_tick[r - a->ro] = clock_ns(CLOCK_MONOTONIC) + p.tick_ns;
 	return reply_rollout(r);
 }
@@ -414,6 +443,33 @@ static int parse_args(int argc, char **argv, struct agent *a)
 	return EXIT_OK;
 }
 
+/*
+ * One agent per state directory: two would both tick the same rollouts
+ * and apply every step twice. The lock dies with the process, kill -9
+ * included.
+ */
+static int take_agent_lock(void)
+{
+	char path[4096];
+	int fd;
+
+	if (mkdir(sluice_state_dir(), 0700) && errno != EEXIST)
+		return cli_fail(&agent_cmd, "cannot create %s: %s",
+				sluice_state_dir(), strerror(errno));
+	snprintf(path, sizeof(path), "%s/agent.lock", sluice_state_dir());
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return cli_fail(&agent_cmd, "cannot open %s: %s", path,
+				strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		close(fd);
+		return cli_fail(&agent_cmd,
+				"another agent is running with state in %s",
+				sluice_state_dir());
+	}
+	return 0; /* kept open, and locked, for the agent's lifetime */
+}
+
 int cmd_agent(int argc, char **argv)
 {
 	static struct agent a;
@@ -436,6 +492,9 @@ int cmd_agent(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	rc = take_agent_lock();
+	if (rc)
+		return rc;
 	a.n = sluice_store_load_all(a.ro, MAX_ROLLOUTS);
 	if (a.n < 0) {
 		rc = cli_fail(&agent_cmd, "cannot read %s: %s",
@@ -476,6 +535,10 @@ int cmd_agent(int argc, char **argv)
 			if (!sluice_rollout_active(r) || a.next_tick[i] > now)
 				continue;
 			a.next_tick[i] = now + r->policy.tick_ns;
+			if (service_gone(&a, r)) {
+				end_orphan(&a, r);
+				continue;
+			}
 			rc = sluice_rollout_tick(r, &io,
 						 clock_ns(CLOCK_REALTIME));
 			if (rc)

@@ -116,7 +116,12 @@ static int backend_change(int argc, char **argv, bool add)
 		 sluice_colour_name(colour), argv[optind + 2], argv[optind]);
 	err = add ? sluice_backend_add(&m, id, colour, addr, port, weight) :
 		    sluice_backend_del(&m, id, colour, addr, port, now);
-	if (err == -ENOSPC)
+	if (err == -EAFNOSUPPORT)
+		rc = cli_usage(&backend_cmd,
+			       "backend '%s' is not of the VIP's address family "
+			       "(IPv4 VIP: IPv4 backends; IPv6: IPv6)",
+			       argv[optind + 2]);
+	else if (err == -ENOSPC)
 		rc = cli_usage(&backend_cmd,
 			       "the %s pool of '%s' is full (%d backends; "
 			       "draining ones count until 'del --now')",

@@ -446,6 +446,8 @@ json_t *sluice_rollout_to_json(const struct sluice_rollout *r)
 		      "ramp_started_ns", (json_int_t)r->ramp_started_ns,
 		      "ramp_from_ppm", r->ramp_from_ppm, "reason", r->reason);
 	json_object_set_new(o, "candidate", json_integer(r->candidate));
+	json_object_set_new(o, "service_created_ns",
+			    json_integer((json_int_t)r->service_created_ns));
 	json_object_set_new(o, "policy", pol);
 	json_object_set_new(o, "base", base);
 	return o;
@@ -564,6 +566,8 @@ int sluice_rollout_from_json(json_t *o, struct sluice_rollout *r)
 		json_object_get(o, "state_code"));
 	r->step = (int)json_integer_value(json_object_get(o, "step"));
 	r->candidate = json_integer_value(json_object_get(o, "candidate")) & 1;
+	r->service_created_ns =
+		json_integer_value(json_object_get(o, "service_created_ns"));
 	r->started_ns = json_integer_value(json_object_get(o, "started_ns"));
 	r->step_started_ns =
 		json_integer_value(json_object_get(o, "step_started_ns"));

@@ -44,6 +44,7 @@ struct sluice_rollout {
 	enum sluice_rollout_state state;
 	int step; /* index into policy.steps */
 	__u8 candidate; /* colour being released, fixed at start */
+	__u64 service_created_ns; /* which incarnation of the service */
 	__u64 started_ns; /* CLOCK_REALTIME, like every time here */
 	__u64 step_started_ns; /* the evidence window began */
 	__u32 failures; /* consecutive failing ticks */

@@ -9,7 +9,16 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "parse.h"
 #include "state.h"
+
+static __u64 realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
 
 int sluice_meta_read(const struct sluice_maps *m, __u32 id,
 		     struct sluice_service_meta *meta)
@@ -95,6 +104,7 @@ int sluice_service_create(const struct sluice_maps *m, const char *name,
 	meta.used = 1;
 	meta.candidate = SLUICE_GREEN;
 	meta.split_changed_ns = 0;
+	meta.created_ns = realtime_ns();
 	v.id = free_id;
 	v.green_ppm = 0;
 	v.hash_seed = sluice_service_seed(cfg.seed, key);
@@ -225,13 +235,6 @@ __u32 sluice_green_ppm(const struct sluice_service_meta *meta)
 						 SLUICE_PPM - meta->split_ppm;
 }
 
-static __u64 realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 /* Write a new split/candidate: the services entry first (what packets see). */
 static int apply_split(const struct sluice_maps *m, __u32 id,
@@ -337,8 +340,16 @@ int sluice_backend_add(const struct sluice_maps *m, __u32 id, __u8 colour,
 	int err, slot, i;
 	__u32 bid;
 
+	struct sluice_service_meta meta;
+
 	if (colour >= SLUICE_COLOURS || !weight || !port)
 		return -EINVAL;
+	err = sluice_meta_read(m, id, &meta);
+	if (err)
+		return err;
+	/* nat rewrites in the packet's family: no IPv6 backend for IPv4. */
+	if (sluice_addr_is_v4(addr) != sluice_addr_is_v4(meta.key.vip))
+		return -EAFNOSUPPORT;
 	pool = pool_load(m, id, colour, &err);
 	if (!pool)
 		return err;

@@ -9,7 +9,8 @@
  * Errors are negative errno values with fixed meanings, for the caller
  * to turn into a message: -ENOENT (no such service/backend/segment),
  * -EEXIST (name, VIP or backend already there), -ENOSPC (a limit is
- * reached), -EINVAL (an argument out of range).
+ * reached), -EINVAL (an argument out of range), -EAFNOSUPPORT (a backend
+ * of the other address family than its VIP).
  */
 #ifndef SLUICE_STATE_H
 #define SLUICE_STATE_H

@@ -1,0 +1,295 @@
+#!/bin/bash
+# Automated rollouts end to end: real client traffic through the XDP
+# program, real backends with injected faults, the real agent judging on
+# kernel counters. Times are the agent's own decision timestamps.
+# TAP output; everything is torn down on EXIT, INT and TERM.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+. tests/lib/tap.sh
+. tools/testbed.sh
+P=""
+
+S=$PWD/build/sluice
+BIN=$PWD/build/tools
+export SLUICE_PIN_DIR=/sys/fs/bpf/sluice-ro$$
+export SLUICE_LOCK_FILE=/tmp/sluice-ro$$.lock
+export SLUICE_STATE_DIR=/tmp/sluice-ro$$/state
+export SLUICE_SOCKET=/tmp/sluice-ro$$/agent.sock
+WORK=/tmp/sluice-ro$$
+mkdir -p "$WORK"
+AGENT=""
+PIDS=()
+
+in_ns() {
+	local ns=$1
+	shift
+	nsenter --net="$TESTBED_NETNS_DIR/$ns" "$@"
+}
+sl() { in_ns "$NS_EDGE" "$S" "$@"; }
+
+cleanup() {
+	trap - EXIT INT TERM
+	local p
+	for p in $AGENT "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	[ -n "$P" ] && sl down >/dev/null 2>&1
+	testbed_down
+	rm -rf "$WORK" "$SLUICE_LOCK_FILE" "$SLUICE_PIN_DIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+start_agent() {
+	# nsenter execs: $! is the agent itself, for kill -9 below.
+	nsenter --net="$TESTBED_NETNS_DIR/$NS_EDGE" "$S" agent \
+		--events "$WORK/events.jsonl" 2>>"$WORK/agent.log" &
+	AGENT=$!
+	for _ in $(seq 50); do
+		[ -S "$SLUICE_SOCKET" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# start_backend NS COLOUR ADDR [backend flags...]
+start_backend() {
+	local ns=$1 colour=$2 addr=$3
+	shift 3
+	local out=$WORK/backend-$colour.out
+	nsenter --net="$TESTBED_NETNS_DIR/$ns" "$BIN/backend" \
+		--listen "$addr:8080" --colour "$colour" --version "$colour" \
+		--seed 7 "$@" >"$out" 2>&1 &
+	PIDS+=($!)
+	for _ in $(seq 50); do
+		grep -q ready "$out" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+stop_backends() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	wait "${PIDS[@]}" 2>/dev/null
+	PIDS=()
+}
+
+# load SECONDS RATE OUT: steady client traffic in the background.
+load() {
+	nsenter --net="$TESTBED_NETNS_DIR/$NS_CLIENT" "$BIN/loadgen" \
+		--target "$VIP4:80" \
+		--duration "$1s" --rate "$2" --clients 250 --concurrency 256 \
+		--json >"$3" 2>"$3.err" &
+	LOAD=$!
+}
+
+# fresh_service: a service with one backend per colour, no rollout.
+fresh_service() {
+	sl service del web >/dev/null 2>&1
+	sl service add web --vip "$VIP4:80/tcp" >/dev/null &&
+		sl backend add web blue "$BLUE4:8080" >/dev/null &&
+		sl backend add web green "$GREEN4:8080" >/dev/null
+}
+
+# wait_state STATE SECONDS: until the rollout reaches STATE.
+wait_state() {
+	local i
+	for i in $(seq $(($2 * 10))); do
+		sl rollout status web --json 2>/dev/null |
+			jq -e --arg s "$1" '.state == $s' >/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# The decisions of the latest rollout (history keeps every rollout).
+current() {
+	sl rollout history web --json |
+		jq '(map(.action == "start") | rindex(true)) as $i | .[$i:]'
+}
+
+# Milliseconds from the rollout's start to its first decision ACTION.
+ms_to() {
+	current | jq --arg a "$1" '
+		(.[0].ts_ns) as $s |
+		(map(select(.action == $a))[0].ts_ns) as $e |
+		if $s and $e then (($e - $s) / 1000000 | floor) else -1 end'
+}
+
+split_ppm() {
+	sl status web --json | jq '.services[0].split.configured_ppm'
+}
+
+testbed_up >/dev/null || {
+	not_ok "testbed up"
+	exit 1
+}
+check "sluice up" sl up --iface c0 --iface b0 --iface g0
+start_agent && ok "agent listening" || not_ok "agent listening"
+
+FAST="--tick 250ms --failure-limit 2 --min-flows 40 --max-error-ratio 1%"
+
+# ---- a healthy release completes and the pools swap roles ----------------
+fresh_service
+start_backend "$NS_BLUE" blue "$BLUE4"
+start_backend "$NS_GREEN" green "$GREEN4"
+load 14 400 "$WORK/healthy.json"
+check "rollout start" sl rollout start web --steps 1,5,25,50,100 --bake 2s \
+	--min-flows 5 --tick 250ms
+if wait_state promoted 20; then
+	ok "healthy green walks 1,5,25,50,100 and is promoted"
+else
+	not_ok "healthy green walks 1,5,25,50,100 and is promoted"
+	sl rollout history web | sed 's/^/# /'
+fi
+steps=$(current |
+	jq -r '[.[] | select(.action == "start" or .action == "advance") | .split] | join(",")')
+[ "$steps" = "1%,5%,25%,50%,100%" ] && ok "every step applied once, in order" ||
+	not_ok "every step applied once, in order ($steps)"
+roles=$(sl status web --json | jq -r '.services[0] | "\(.stable)/\(.candidate)"')
+[ "$roles" = "green/blue" ] && ok "pools swapped: green stable, blue candidate" ||
+	not_ok "pools swapped (got $roles)"
+wait $LOAD
+jq -e '.errors | add == 0' "$WORK/healthy.json" >/dev/null &&
+	ok "no client connection failed during the rollout" ||
+	not_ok "no client connection failed during the rollout"
+stop_backends
+
+# ---- faulty releases are rolled back in under a second ---------------------
+rollback_case() {
+	local name=$1 gate=$2
+	shift 2
+	fresh_service
+	start_backend "$NS_BLUE" blue "$BLUE4"
+	start_backend "$NS_GREEN" green "$GREEN4" "$@"
+	load 6 1200 "$WORK/$name.json"
+	sleep 0.5
+	sl rollout start web --steps 50,100 --bake 30s $FAST $gate >/dev/null
+	if wait_state "rolled back" 5; then
+		local ms
+		ms=$(ms_to rollback)
+		if [ "$ms" -ge 0 ] && [ "$ms" -lt 1000 ]; then
+			ok "$name: rolled back ${ms} ms after the split went up"
+		else
+			not_ok "$name: rolled back in under 1000 ms (took $ms ms)"
+			sl rollout history web | sed 's/^/# /'
+		fi
+		[ "$(split_ppm)" = 0 ] && ok "$name: split is 0 after rollback" ||
+			not_ok "$name: split is 0 after rollback"
+	else
+		not_ok "$name: rolled back"
+		sl rollout history web | sed 's/^/# /'
+	fi
+	current |
+		jq -e 'map(select(.action == "rollback"))[0].evidence.candidate.flows > 0' \
+			>/dev/null && ok "$name: the rollback carries its evidence" ||
+		not_ok "$name: the rollback carries its evidence"
+	wait $LOAD
+	stop_backends
+}
+rollback_case "5% HTTP 500s" "" --error-ratio 0.05
+rollback_case "refused connections" "" --refuse
+rollback_case "+200ms first byte" "--max-p99-first-byte 100ms" --delay 200ms
+
+# ---- too little evidence: hold, neither advance nor roll back --------------
+fresh_service
+start_backend "$NS_BLUE" blue "$BLUE4"
+start_backend "$NS_GREEN" green "$GREEN4" --error-ratio 0.5
+load 4 100 "$WORK/thin.json"
+sl rollout start web --steps 1,100 --bake 1s --tick 250ms --min-flows 500 \
+	>/dev/null
+sleep 3
+st=$(sl rollout status web --json | jq -r '"\(.state) \(.step)"')
+[ "$st" = "running 0" ] && ok "thin evidence: still running at step 1" ||
+	not_ok "thin evidence: still running at step 1 (got $st)"
+current | jq -e 'any(.action == "inconclusive") and
+	(any(.action == "rollback" or .action == "advance") | not)' >/dev/null &&
+	ok "thin evidence: recorded inconclusive, no rollback, no advance" ||
+	not_ok "thin evidence: recorded inconclusive, no rollback, no advance"
+
+# ---- a manual split is refused during a rollout, unless --force ------------
+expect_exit 2 "manual split during a rollout is refused" sl split web 50
+check "split --force aborts the rollout" sl split web 50 --force
+[ "$(sl rollout status web --json | jq -r .state)" = aborted ] &&
+	ok "rollout aborted by --force" || not_ok "rollout aborted by --force"
+[ "$(split_ppm)" = 500000 ] && ok "the forced split is in force" ||
+	not_ok "the forced split is in force"
+wait $LOAD
+stop_backends
+
+# ---- pause, resume, gate, promote, abort ----------------------------------
+fresh_service
+start_backend "$NS_BLUE" blue "$BLUE4"
+start_backend "$NS_GREEN" green "$GREEN4"
+load 12 300 "$WORK/manual.json"
+sl rollout start web --steps 5,25,100 --bake 1s --tick 250ms --min-flows 5 \
+	--manual-gate 25 >/dev/null
+check "pause" sl rollout pause web
+sleep 2
+[ "$(sl rollout status web --json | jq -r '"\(.state) \(.step)"')" = "paused 0" ] &&
+	ok "paused: holds at step 1 past its bake" || not_ok "paused: holds at step 1"
+expect_exit 2 "pause twice is refused" sl rollout pause web
+check "resume" sl rollout resume web
+wait_state "waiting at gate" 10 && ok "stops at the manual gate (25%)" ||
+	not_ok "stops at the manual gate (25%)"
+sleep 1.5
+[ "$(split_ppm)" = 250000 ] && ok "gate holds the split at 25%" ||
+	not_ok "gate holds the split at 25%"
+check "promote" sl rollout promote web
+[ "$(sl rollout status web --json | jq -r .state)" = promoted ] &&
+	ok "promote jumps to 100% and completes" || not_ok "promote completes"
+expect_exit 2 "abort after completion is refused" sl rollout abort web
+wait $LOAD
+stop_backends
+
+fresh_service
+start_backend "$NS_BLUE" blue "$BLUE4"
+start_backend "$NS_GREEN" green "$GREEN4"
+sl rollout start web --steps 25,100 --bake 60s --tick 250ms >/dev/null
+check "abort" sl rollout abort web
+[ "$(split_ppm)" = 0 ] && ok "abort sets the split to 0" ||
+	not_ok "abort sets the split to 0"
+expect_exit 2 "a second rollout start on an unknown service is refused" \
+	sl rollout start nosuch --steps 100
+stop_backends
+
+# ---- kill -9 mid-rollout: traffic flows, the restart resumes -------------
+fresh_service
+start_backend "$NS_BLUE" blue "$BLUE4"
+start_backend "$NS_GREEN" green "$GREEN4"
+load 16 300 "$WORK/kill.json"
+sl rollout start web --steps 5,25,100 --bake 6s --tick 250ms \
+	--min-flows 5 >/dev/null
+sleep 7.5 # 1.5 s into step 2
+before=$(sl rollout status web --json | jq -c '{step, step_started_ns}')
+kill -KILL "$AGENT"
+wait "$AGENT" 2>/dev/null
+AGENT=""
+sleep 1.5
+start_agent
+sleep 0.5
+expect_exit 1 "a second agent on the same state refuses to start" \
+	in_ns "$NS_EDGE" "$S" agent
+after=$(sl rollout status web --json | jq -c '{step, step_started_ns}')
+[ "$before" = "$after" ] &&
+	ok "after kill -9 and restart: same step, same evidence window" ||
+	not_ok "same step and window after restart ($before vs $after)"
+wait_state promoted 20 && ok "the restarted agent completes the rollout" ||
+	not_ok "the restarted agent completes the rollout"
+wait $LOAD
+jq -e '.errors | add == 0' "$WORK/kill.json" >/dev/null &&
+	ok "no client connection failed across the kill" ||
+	not_ok "no client connection failed across the kill ($(jq -c .errors "$WORK/kill.json"))"
+steps=$(current |
+	jq -r '[.[] | select(.action == "start" or .action == "advance") | .split] | join(",")')
+[ "$steps" = "5%,25%,100%" ] && ok "no step lost or applied twice" ||
+	not_ok "no step lost or applied twice ($steps)"
+stop_backends
+
+# the events stream carries the decisions
+jq -e -s 'any(.type == "decision" and .action == "rollback" and
+	(.evidence.candidate.errors > 0))' "$WORK/events.jsonl" >/dev/null &&
+	ok "decisions with evidence on the events stream" ||
+	not_ok "decisions with evidence on the events stream"
+tap_done
