@@ -152,6 +152,55 @@ expect_exit 2 "segment del of a missing segment" \
 check "service del" in_ns $S service del web
 expect_exit 2 "deleted service is gone" in_ns $S status web
 
+# apply -f
+cfgdir=/tmp/sluice-cli$$
+mkdir -p $cfgdir
+cat >$cfgdir/bad.yaml <<'YAML'
+services:
+  api:
+    vip: 198.18.0.20:80/tcp
+    colour: green
+YAML
+out=$(in_ns $S apply -f $cfgdir/bad.yaml 2>&1)
+rc=$?
+[ $rc -eq 2 ] && grep -q "bad.yaml:4:5: services.api.colour: unknown key" <<<"$out" &&
+	ok "apply: an unknown key is reported with file:line:column" ||
+	not_ok "apply: unknown key (exit $rc: $out)"
+in_ns $S service list | grep -q "^api " && not_ok "apply: a bad file applied nothing" ||
+	ok "apply: a bad file applied nothing"
+cat >$cfgdir/good.yaml <<'YAML'
+services:
+  api:
+    vip: 198.18.0.20:80/tcp
+    affinity: client
+    blue: [198.18.1.10:8080, {address: 198.18.1.11:8080, weight: 3}]
+    green: [198.18.2.10:8080]
+    split: 5%
+    segments: [{prefix: 198.18.7.0/24, colour: green}]
+YAML
+check "apply: a good file" in_ns $S apply -f $cfgdir/good.yaml
+n=$(in_ns $S backend list api | grep -c active)
+[ "$n" -eq 3 ] && ok "apply: three backends" || not_ok "apply: three backends ($n)"
+in_ns $S status api --json | jq -e '.services[0] | .split.configured_ppm == 50000
+	and .affinity == "client" and (.segments | length) == 1' >/dev/null &&
+	ok "apply: split, affinity and segment as written" ||
+	not_ok "apply: split, affinity and segment as written"
+out=$(in_ns $S apply -f $cfgdir/good.yaml)
+[ "$(wc -l <<<"$out")" -eq 1 ] && ok "apply twice: nothing to change" ||
+	not_ok "apply twice: nothing to change ($out)"
+sed -i 's/, {address: 198.18.1.11:8080, weight: 3}//' $cfgdir/good.yaml
+out=$(in_ns $S apply -f $cfgdir/good.yaml --dry-run)
+in_ns $S backend list api | grep -q "198.18.1.11:8080 .*active" &&
+	grep -q "would drain" <<<"$out" && ok "apply --dry-run changes nothing" ||
+	not_ok "apply --dry-run changes nothing ($out)"
+check "apply: drop a backend" in_ns $S apply -f $cfgdir/good.yaml
+in_ns $S backend list api | grep -q "198.18.1.11:8080 .*draining" &&
+	ok "apply: a backend left out drains" || not_ok "apply: a backend left out drains"
+check "apply --prune" in_ns $S apply -f $cfgdir/good.yaml --prune
+[ "$(in_ns $S service list | tail -n +2 | awk '{print $1}' | tr '\n' ' ')" = "api " ] &&
+	ok "apply --prune deleted the services not in the file" ||
+	not_ok "apply --prune deleted the services not in the file"
+
 # root and bpffs
 expect_exit 2 "not root: exit 2" setpriv --reuid=65534 --regid=65534 --clear-groups \
 	$S status
