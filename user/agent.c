@@ -21,6 +21,8 @@
 #include <sys/stat.h>
 
 #include "agent.h"
+#include "apply.h"
+#include "config.h"
 #include "cli.h"
 #include "commands.h"
 #include "ctlsock.h"
@@ -33,7 +35,8 @@
 
 static const struct cli_cmd agent_cmd = {
 	"agent",
-	"Usage: sluice agent [--state-dir DIR] [--socket PATH] [--events FILE|-]\n"
+	"Usage: sluice agent [--config FILE] [--state-dir DIR] [--socket PATH]\n"
+	"                    [--events FILE|-]\n"
 	"\n"
 	"Run rollouts and take commands ('sluice rollout ...') on a control\n"
 	"socket. Stays in the foreground and logs to stderr; stop it with\n"
@@ -42,6 +45,11 @@ static const struct cli_cmd agent_cmd = {
 	"restarted agent resumes every rollout at the step it was at, with\n"
 	"the same evidence window.\n"
 	"\n"
+	"  --config FILE    apply FILE (as 'sluice apply -f') when the data path\n"
+	"                   is up, and take rollout policies from it: 'sluice\n"
+	"                   rollout start SVC' without flags uses SVC's\n"
+	"                   rollout: block; its agent: block sets the defaults\n"
+	"                   of the options below\n"
 	"  --state-dir DIR  rollout state and decision history\n"
 	"                   (default " SLUICE_STATE_DIR_DEFAULT ", or $SLUICE_STATE_DIR)\n"
 	"  --socket PATH    control socket, mode 0600\n"
@@ -58,6 +66,8 @@ struct agent {
 	int n;
 	FILE *events;
 	int listen_fd;
+	struct sluice_cfg cfg;
+	bool have_cfg;
 };
 
 static volatile sig_atomic_t stop;
@@ -265,8 +275,19 @@ static json_t *do_start(struct agent *a, const struct sluice_rollout_io *io,
 	__u32 id;
 	int err, active;
 
-	if (sluice_policy_from_json(json_object_get(req, "policy"), &p))
+	if (!json_object_get(req, "policy")) {
+		/* No flags given: the config file's policy, or the defaults. */
+		int k;
+
+		sluice_policy_defaults(&p);
+		for (k = 0; a->have_cfg && k < a->cfg.nservices; k++)
+			if (!strcmp(a->cfg.services[k].name, svc) &&
+			    a->cfg.services[k].has_rollout)
+				p = a->cfg.services[k].rollout;
+	} else if (sluice_policy_from_json(json_object_get(req, "policy"),
+					   &p)) {
 		return reply_error("malformed policy");
+	}
 	if (sluice_policy_check(&p, why, sizeof(why)))
 		return reply_error("policy: %s", why);
 	if (sluice_service_find(&a->m, svc, &id, &meta))
@@ -384,6 +405,17 @@ static void try_open_maps(struct agent *a)
 		return;
 	a->maps_open = true;
 	logf_("pinned maps open at %s", sluice_pin_dir());
+	if (a->have_cfg) {
+		struct sluice_apply_opts ao = { .log = stderr };
+		char err[512];
+		int lock = sluice_lock();
+
+		if (sluice_apply(&a->m, &a->cfg, &ao, err, sizeof(err)))
+			logf_("config not applied: %s", err);
+		else
+			logf_("config applied: %d services", a->cfg.nservices);
+		sluice_unlock(lock);
+	}
 	io.ctx = a;
 	for (i = 0; i < a->n; i++) {
 		if (!sluice_rollout_active(&a->ro[i]) &&
@@ -402,12 +434,16 @@ static void try_open_maps(struct agent *a)
 
 static int parse_args(int argc, char **argv, struct agent *a)
 {
+	bool state_dir_flag = false;
 	static const struct option opts[] = {
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "events", required_argument, NULL, 'e' },
+		{ "config", required_argument, NULL, 'c' },
 		{ 0 },
 	};
+	const char *events = NULL;
+	char err[512];
 	int o;
 
 	cli_reset_getopt();
@@ -415,19 +451,20 @@ static int parse_args(int argc, char **argv, struct agent *a)
 		switch (o) {
 		case 'd':
 			sluice_store_set_dir(optarg);
+			state_dir_flag = true;
 			break;
 		case 's':
 			setenv("SLUICE_SOCKET", optarg, 1);
 			break;
 		case 'e':
-			if (!strcmp(optarg, "-"))
-				a->events = stdout;
-			else
-				a->events = fopen(optarg, "ae");
-			if (!a->events)
-				return cli_usage(&agent_cmd,
-						 "events file '%s': %s", optarg,
-						 strerror(errno));
+			events = optarg;
+			break;
+		case 'c':
+			if (sluice_cfg_load(optarg, &a->cfg, err, sizeof(err))) {
+				fprintf(stderr, "sluice agent: %s\n", err);
+				return EXIT_USAGE;
+			}
+			a->have_cfg = true;
 			break;
 		case ':':
 			return cli_usage(&agent_cmd, "option '%s' needs a value",
@@ -440,6 +477,17 @@ static int parse_args(int argc, char **argv, struct agent *a)
 	if (optind < argc)
 		return cli_usage(&agent_cmd, "unexpected argument '%s'",
 				 argv[optind]);
+	/* Flags win over the config file's agent: block. */
+	if (!events && a->have_cfg && a->cfg.has_events)
+		events = a->cfg.events;
+	if (a->have_cfg && a->cfg.has_state_dir && !state_dir_flag)
+		sluice_store_set_dir(a->cfg.state_dir);
+	if (events) {
+		a->events = strcmp(events, "-") ? fopen(events, "ae") : stdout;
+		if (!a->events)
+			return cli_usage(&agent_cmd, "events file '%s': %s",
+					 events, strerror(errno));
+	}
 	return EXIT_OK;
 }
 
@@ -553,5 +601,6 @@ int cmd_agent(int argc, char **argv)
 		sluice_maps_close(&a.m);
 	if (a.events && a.events != stdout)
 		fclose(a.events);
+	sluice_cfg_free(&a.cfg);
 	return EXIT_OK;
 }

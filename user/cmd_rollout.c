@@ -49,7 +49,9 @@ static const struct cli_cmd rollout_cmd = {
 	"  status   state, step, split and the last decision\n"
 	"  history  every decision with its evidence\n"
 	"\n"
-	"Defaults are shown above. Example:\n"
+	"Defaults are shown above. With no option at all, the agent uses the\n"
+	"service's rollout: block from its --config file, if it has one.\n"
+	"Example:\n"
 	"  sluice rollout start web --steps 1,5,25,50,100 --bake 30s \\\n"
 	"      --max-error-ratio 1% --max-p99-first-byte 300ms --min-flows 200\n",
 };
@@ -72,7 +74,8 @@ static int parse_steps(const char *s, __u32 *out, int max)
 	return n ? n : -1;
 }
 
-static int parse_policy(int argc, char **argv, struct sluice_policy *p)
+static int parse_policy(int argc, char **argv, struct sluice_policy *p,
+			bool *any)
 {
 	static const struct option opts[] = {
 		{ "steps", required_argument, NULL, 's' },
@@ -92,8 +95,10 @@ static int parse_policy(int argc, char **argv, struct sluice_policy *p)
 	int o, n;
 
 	sluice_policy_defaults(p);
+	*any = false;
 	cli_reset_getopt();
 	while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		*any = true;
 		switch (o) {
 		case 's':
 			n = parse_steps(optarg, p->steps, SLUICE_MAX_STEPS);
@@ -327,13 +332,18 @@ int cmd_rollout(int argc, char **argv)
 	if (!strcmp(argv[1], "status") || !strcmp(argv[1], "history"))
 		return rollout_show(argv[1], argc - 1, argv + 1);
 	if (!strcmp(argv[1], "start")) {
-		rc = parse_policy(argc - 1, argv + 1, &p);
+		bool any;
+
+		rc = parse_policy(argc - 1, argv + 1, &p, &any);
 		if (rc)
 			return rc;
 		if (optind + 1 != argc - 1)
 			return cli_usage(&rollout_cmd,
 					 "rollout start: want one SERVICE");
-		extra = json_pack("{s:o}", "policy", sluice_policy_to_json(&p));
+		/* No flags: the agent uses the config file's policy. */
+		extra = any ? json_pack("{s:o}", "policy",
+					sluice_policy_to_json(&p)) :
+			      NULL;
 		rc = call_agent("start", argv[optind + 1], extra, &ro);
 		json_decref(extra);
 	} else {
