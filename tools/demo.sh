@@ -1,25 +1,34 @@
 #!/bin/bash
 # The sluice demo: a client, an edge running sluice, and blue (v1) and
 # green (v2) backends in network namespaces of their own. Steady client
-# traffic runs while the split walks 1% -> 5% -> 25% -> 50% -> 100%, then
-# a blue/green flip switches every new flow back and forth. Everything is
-# torn down on exit, Ctrl-C included.
+# traffic runs throughout. The agent releases v2 on green step by step
+# (1% -> 5% -> 25% -> 50% -> 100%) judging each step on kernel counters,
+# and the pools swap roles. Then a faulty v3 goes to blue and is caught
+# and rolled back. Everything is torn down on exit, Ctrl-C included.
 set -u
 cd "$(dirname "$0")/.."
 . tools/testbed.sh
+P=""
 
 S=$PWD/build/sluice
-STEP_SECONDS=${DEMO_STEP_SECONDS:-4}
 RATE=${DEMO_RATE:-300}
-export SLUICE_PIN_DIR=/sys/fs/bpf/sluice-demo$$
-export SLUICE_LOCK_FILE=/tmp/sluice-demo$$.lock
+BAKE=${DEMO_BAKE:-3s}
 TMP=$(mktemp -d)
+export SLUICE_PIN_DIR=/sys/fs/bpf/sluice-demo$$
+export SLUICE_LOCK_FILE=$TMP/lock
+export SLUICE_STATE_DIR=$TMP/state
+export SLUICE_SOCKET=$TMP/agent.sock
+PIDS=()
 
 teardown() {
-	[ -n "${NS_EDGE:-}" ] && nsenter --net=/var/run/netns/"$NS_EDGE" \
-		"$S" down >/dev/null 2>&1
+	trap - EXIT INT TERM
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	[ -n "$P" ] && nsenter --net="$TESTBED_NETNS_DIR/$NS_EDGE" "$S" down \
+		>/dev/null 2>&1
 	testbed_down
-	rm -rf "$TMP" "$SLUICE_LOCK_FILE"
+	rm -rf "$TMP" "$SLUICE_PIN_DIR"
 }
 trap teardown EXIT
 trap 'echo; echo "interrupted: tearing down"; exit 130' INT TERM
@@ -27,90 +36,111 @@ trap 'echo; echo "interrupted: tearing down"; exit 130' INT TERM
 in_ns() {
 	local ns=$1
 	shift
-	nsenter --net=/var/run/netns/"$ns" "$@"
+	nsenter --net="$TESTBED_NETNS_DIR/$ns" "$@"
 }
 edge() { in_ns "$NS_EDGE" "$S" "$@"; }
 
-start_backend() {
+# backend NS COLOUR VERSION ADDR [flags]: start one, wait until ready.
+backend() {
 	local ns=$1 colour=$2 version=$3 addr=$4
+	shift 4
 	local out=$TMP/$colour-$addr
-	in_ns "$ns" build/tools/backend --listen "$addr:8080" --colour "$colour" \
-		--version "$version" --name "$colour-$addr" >"$out" 2>&1 &
+	nsenter --net="$TESTBED_NETNS_DIR/$ns" build/tools/backend \
+		--listen "$addr:8080" --colour "$colour" --version "$version" \
+		--name "$colour-$addr" "$@" >"$out" 2>&1 &
+	PIDS+=($!)
+	eval "BE_${colour}_${addr//./_}=$!"
 	for _ in $(seq 50); do
 		grep -q ready "$out" && return 0
 		sleep 0.1
 	done
 	echo "demo: backend $addr did not start" >&2
-	cat "$out" >&2
 	exit 1
 }
 
-# Errors the kernel counted for one colour: RSTs, ICMP errors, HTTP 5xx.
-kernel_errors() {
-	edge status web --json |
-		jq "[.services[0].pools.$1.backends[].errors | add] | add // 0"
+# Print each agent decision as it happens, with its evidence.
+follow_decisions() {
+	tail -n +1 -F "$TMP/events.jsonl" 2>/dev/null | jq --unbuffered -r '
+		def pool(p): if p then
+			"\(p.flows) flows, \(p.errors) err, p99 \(p.p99_first_byte_ms * 10 | round / 10)ms"
+			else "" end;
+		"  \(.ts[11:23])  \(.action | .[0:12] | . + " " * (12 - length)) " +
+		"\(.split | . + " " * (6 - length)) " +
+		(if .evidence then "cand \(pool(.evidence.candidate)) | stable \(pool(.evidence.stable))"
+		 else .reason end)' &
+	PIDS+=($!)
 }
 
-# One step of steady traffic, then a row of what a person wants to see.
-traffic_row() {
-	local label=$1 eb eg
-	eb=$(kernel_errors blue)
-	eg=$(kernel_errors green)
-	pgrep -x sluice >/dev/null && echo "demo: a sluice process is running?" >&2
-	in_ns "$NS_CLIENT" build/tools/loadgen --target "$VIP4:80" \
-		--duration "${STEP_SECONDS}s" --rate "$RATE" --clients 1000 \
-		--json >"$TMP/step.json"
-	jq -r --arg step "$label" \
-		--argjson eb "$(($(kernel_errors blue) - eb))" \
-		--argjson eg "$(($(kernel_errors green) - eg))" '
-		def n(x): x // 0;
-		def p99(c): (.by_colour[c].first_byte_ms.p99 // null) |
-			if . == null then "-" else "\(.) ms" end;
-		(n(.colours.blue) + n(.colours.green)) as $t |
-		[$step, n(.colours.blue), n(.colours.green),
-		 (if $t > 0 then "\((1000 * n(.colours.green) / $t | round) / 10)%" else "-" end),
-		 $eb, $eg,
-		 (.errors | to_entries | map(.value) | add),
-		 p99("blue"), p99("green")] | @tsv' "$TMP/step.json" |
-		awk -F'\t' '{ printf "%-22s %7s %7s %8s %6s %6s %7s %11s %11s\n",
-			$1, $2, $3, $4, $5, $6, $7, $8, $9 }'
+wait_state() {
+	for _ in $(seq $(($2 * 10))); do
+		edge rollout status web --json 2>/dev/null |
+			jq -e --arg s "$1" '.state == $s' >/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
-header() {
-	printf "%-22s %7s %7s %8s %6s %6s %7s %11s %11s\n" "step" "blue" \
-		"green" "green%" "errB" "errG" "failed" "p99 blue" "p99 green"
-}
-
-echo "== building the testbed: client -- edge (sluice) -- blue / green"
+echo "== testbed: client -- edge (sluice) -- blue / green, in namespaces"
 testbed_up >/dev/null || exit 1
-start_backend "$NS_BLUE" blue v1 "$BLUE4"
-start_backend "$NS_BLUE" blue v1 "$BLUE4B"
-start_backend "$NS_GREEN" green v2 "$GREEN4"
-start_backend "$NS_GREEN" green v2 "$GREEN4B"
+backend "$NS_BLUE" blue v1 "$BLUE4"
+backend "$NS_BLUE" blue v1 "$BLUE4B"
+backend "$NS_GREEN" green v2 "$GREEN4"
+backend "$NS_GREEN" green v2 "$GREEN4B"
 
-echo "== sluice up on the edge, one service, two pools"
-edge up --iface c0 --iface b0 --iface g0 || exit 1
-edge service add web --vip "$VIP4:80/tcp" --affinity client
-edge backend add web blue "$BLUE4:8080"
-edge backend add web blue "$BLUE4B:8080"
-edge backend add web green "$GREEN4:8080"
-edge backend add web green "$GREEN4B:8080"
+echo "== sluice up on the edge; service 'web' with blue (v1) and green (v2)"
+edge up --iface c0 --iface b0 --iface g0 >/dev/null || exit 1
+edge service add web --vip "$VIP4:80/tcp" --affinity client >/dev/null
+for a in "$BLUE4" "$BLUE4B"; do edge backend add web blue "$a:8080" >/dev/null; done
+for a in "$GREEN4" "$GREEN4B"; do edge backend add web green "$a:8080" >/dev/null; done
+nsenter --net="$TESTBED_NETNS_DIR/$NS_EDGE" "$S" agent \
+	--events "$TMP/events.jsonl" 2>"$TMP/agent.log" &
+PIDS+=($!)
+for _ in $(seq 50); do [ -S "$SLUICE_SOCKET" ] && break; sleep 0.1; done
+
+echo "== steady traffic: $RATE connections/s from 1000 clients (loadgen)"
+nsenter --net="$TESTBED_NETNS_DIR/$NS_CLIENT" build/tools/loadgen \
+	--target "$VIP4:80" --duration 300s --rate "$RATE" --clients 1000 \
+	--json >"$TMP/load.json" 2>/dev/null &
+LOAD=$!
+PIDS+=($LOAD)
+sleep 1
+touch "$TMP/events.jsonl"
+follow_decisions
+
 echo
-echo "== steady traffic: $RATE connections/s from 1000 clients, ${STEP_SECONDS}s a step"
-echo "   (no sluice process runs while traffic flows: the kernel holds the state)"
-echo "   blue/green: connections answered by each pool; err: kernel-counted"
-echo "   errors per pool; failed: connections the client saw fail"
+echo "== release 1: v2 on green, 1% -> 5% -> 25% -> 50% -> 100%, bake $BAKE"
+echo "   (decisions as the agent makes them; evidence is the step's window)"
+edge rollout start web --steps 1,5,25,50,100 --bake "$BAKE" --tick 250ms \
+	--min-flows 10 --max-error-ratio 1% --max-p99-first-byte 100ms \
+	>/dev/null
+wait_state promoted 60 || echo "demo: release 1 did not complete" >&2
+sleep 0.3
+echo "   -> $(edge status web --json | jq -r '.services[0] |
+	"green is stable now, \(.candidate) is the candidate"')"
+
 echo
-header
-traffic_row "split 0% (all blue)"
-for s in 1 5 25 50 100; do
-	edge split web "$s" >/dev/null
-	traffic_row "split $s%"
+echo "== release 2: v3 on blue, which answers 10% of requests with HTTP 500"
+for a in "$BLUE4" "$BLUE4B"; do
+	v=BE_blue_${a//./_}
+	kill "${!v}"
+	backend "$NS_BLUE" blue v3 "$a" --error-ratio 0.1
 done
+edge rollout start web --steps 5,25,50,100 --bake "$BAKE" --tick 250ms \
+	--min-flows 10 --max-error-ratio 1% --failure-limit 2 >/dev/null
+wait_state "rolled back" 30 || echo "demo: release 2 was not rolled back" >&2
+sleep 0.3
+edge rollout history web --json | jq -r '
+	(map(.action == "start") | rindex(true)) as $i | .[$i:] |
+	(.[0].ts_ns) as $s | (map(select(.action == "rollback"))[0]) as $r |
+	"   -> rolled back \(($r.ts_ns - $s) / 1e6 | round) ms after the split went up: \($r.reason)"'
+
+kill -INT "$LOAD"
+wait "$LOAD" 2>/dev/null
 echo
-edge flip web
-traffic_row "flip: green stable"
-edge flip web
-traffic_row "flip back: blue"
+echo "== what the clients saw over the whole demo"
+jq -r '"   \(.connections) connections: \(.ok) answered (\(.status | to_entries |
+	map("\(.value) x \(.key)") | join(", "))), \(.errors | add) failed;
+   by version: \(.versions | to_entries | map("\(.key) \(.value)") | join(", "))"' \
+	"$TMP/load.json"
 echo
 edge status web
