@@ -11,6 +11,7 @@ export SLUICE_PIN_DIR=/sys/fs/bpf/sluice-cli$$
 export SLUICE_LOCK_FILE=/tmp/sluice-cli$$.lock
 in_ns() { nsenter --net=/var/run/netns/$NS "$@"; }
 cleanup() {
+	trap '' INT TERM
 	in_ns "$S" down >/dev/null 2>&1
 	rm -rf "$SLUICE_PIN_DIR" "$SLUICE_LOCK_FILE" "/tmp/sluice-cli$$"
 	ip netns del $NS 2>/dev/null

@@ -28,7 +28,10 @@ in_ns() {
 sl() { in_ns "$NS_EDGE" "$S" "$@"; }
 
 cleanup() {
-	trap - EXIT INT TERM
+	# A second INT (timeout(1) signals the whole group) must not cut
+	# the teardown short.
+	trap '' INT TERM
+	trap - EXIT
 	local p
 	for p in $AGENT "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null

@@ -59,7 +59,10 @@ fi
 P=""
 
 cleanup() {
-	trap - EXIT INT TERM
+	# A second INT (timeout(1) signals the whole group) must not cut
+	# the teardown short.
+	trap '' INT TERM
+	trap - EXIT
 	testbed_down
 	[ -n "$work" ] && rm -rf "$work"
 }

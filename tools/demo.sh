@@ -21,7 +21,10 @@ export SLUICE_SOCKET=$TMP/agent.sock
 PIDS=()
 
 teardown() {
-	trap - EXIT INT TERM
+	# A second INT (timeout(1) signals the whole group) must not cut
+	# the teardown short.
+	trap '' INT TERM
+	trap - EXIT
 	local p
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
