@@ -33,6 +33,25 @@ int sluice_config_read(const struct sluice_maps *m, struct sluice_config *c)
 	return bpf_map_lookup_elem(m->config, &zero, c) ? -errno : 0;
 }
 
+/*
+ * A no-prealloc per-CPU hash allocates on insert, from a cache the kernel
+ * refills asynchronously: a burst of inserts can see a passing ENOMEM.
+ */
+static int insert_retrying(int fd, const void *key, const void *val)
+{
+	int tries;
+
+	for (tries = 0; tries < 50; tries++) {
+		if (!bpf_map_update_elem(fd, key, val, BPF_NOEXIST) ||
+		    errno == EEXIST)
+			return 0;
+		if (errno != ENOMEM)
+			return -errno;
+		usleep(200 * (tries + 1));
+	}
+	return -ENOMEM;
+}
+
 /* Counters must exist before the first packet, or it goes uncounted. */
 static int ensure_backend_stats(const struct sluice_maps *m,
 				const struct sluice_pool *pool)
@@ -51,12 +70,9 @@ static int ensure_backend_stats(const struct sluice_maps *m,
 
 		if (!(b->flags & SLUICE_BE_F_USED))
 			continue;
-		if (bpf_map_update_elem(m->backend_stats, &b->id, zero,
-					BPF_NOEXIST) &&
-		    errno != EEXIST) {
-			err = -errno;
+		err = insert_retrying(m->backend_stats, &b->id, zero);
+		if (err)
 			break;
-		}
 	}
 	free(zero);
 	return err;
