@@ -32,7 +32,7 @@
 static const struct cli_cmd up_cmd = {
 	"up",
 	"Usage: sluice up --iface IF [--iface IF ...] [--mode native|generic]\n"
-	"                 [--seed HEX] [--flows N]\n"
+	"                 [--seed HEX] [--flows N] [--sample-every N]\n"
 	"\n"
 	"Load the XDP program, pin its maps under " SLUICE_PIN_DIR_DEFAULT "\n"
 	"and attach it to each interface with a pinned link. Traffic keeps\n"
@@ -50,6 +50,8 @@ static const struct cli_cmd up_cmd = {
 	"                 alike (default: random)\n"
 	"  --flows N      flow-table size, fixed at the first 'up'\n"
 	"                 (default 262144; 'sluice down' to change)\n"
+	"  --sample-every N  emit a new-flow event for 1 in N new flows\n"
+	"                 (0 = none, the default; may change on any 'up')\n"
 	"\n"
 	"Environment: SLUICE_PIN_DIR overrides the pin directory.\n"
 	"Example: sluice up --iface eth0 --iface eth1 --seed 5eed\n",
@@ -121,8 +123,8 @@ struct up_args {
 	int ifindex[MAX_IFACES];
 	int n;
 	__u32 xdp_flags;
-	bool have_seed, have_flows;
-	__u32 seed, flows;
+	bool have_seed, have_flows, have_sample;
+	__u32 seed, flows, sample;
 };
 
 static int parse_up(int argc, char **argv, struct up_args *a)
@@ -132,6 +134,7 @@ static int parse_up(int argc, char **argv, struct up_args *a)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "flows", required_argument, NULL, 'f' },
+		{ "sample-every", required_argument, NULL, 'S' },
 		{ 0 },
 	};
 	char *end;
@@ -184,6 +187,13 @@ static int parse_up(int argc, char **argv, struct up_args *a)
 						 "flows '%s': want a number from 1024 to 67108864",
 						 optarg);
 			a->have_flows = true;
+			break;
+		case 'S':
+			if (sluice_parse_u32(optarg, 0, 1u << 30, &a->sample))
+				return cli_usage(&up_cmd,
+						 "sample-every '%s': want a number, 0 for none",
+						 optarg);
+			a->have_sample = true;
 			break;
 		case ':':
 			return cli_usage(&up_cmd, "option '%s' needs a value",
@@ -347,6 +357,7 @@ int cmd_up(int argc, char **argv)
 	m.config = bpf_map__fd(skel->maps.config);
 	if (fresh) {
 		cfg.seed = a.seed;
+		cfg.sample_every = a.sample;
 		if (!a.have_seed &&
 		    getrandom(&cfg.seed, sizeof(cfg.seed), 0) != sizeof(cfg.seed))
 			cfg.seed = (__u32)getpid() ^ (__u32)time(NULL);
@@ -364,6 +375,14 @@ int cmd_up(int argc, char **argv)
 			       "'sluice down' first to change it",
 			       cfg.seed);
 		goto out;
+	} else if (a.have_sample) {
+		cfg.sample_every = a.sample;
+		err = sluice_config_write(&m, &cfg);
+		if (err) {
+			rc = cli_fail(&up_cmd, "cannot write config: %s",
+				      strerror(-err));
+			goto out;
+		}
 	}
 
 	for (i = 0; i < a.n; i++) {
