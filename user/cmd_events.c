@@ -26,7 +26,9 @@ static const struct cli_cmd events_cmd = {
 	"  --follow  keep reading until interrupted\n"
 	"\n"
 	"Events the kernel could not write because the ring was full are\n"
-	"counted, and reported as {\"type\": \"lost\", \"count\": N}.\n",
+	"counted: the total since 'sluice up' is reported first, as\n"
+	"{\"type\": \"lost\", \"count\": N, \"scope\": \"since up\"}, then each\n"
+	"new loss as {\"type\": \"lost\", \"count\": N}.\n",
 };
 
 struct reader {
@@ -118,9 +120,21 @@ int cmd_events(int argc, char **argv)
 	rc = cli_open(&events_cmd, &m, false, &lock);
 	if (rc)
 		return rc;
-	/* Loss before we started is history, not ours to report. */
-	if (!sluice_global_stats_read(&m, &g))
+	/*
+	 * Nobody can tell which reader missed what: say how many were lost
+	 * since 'up' first, then every new loss as it happens.
+	 */
+	if (!sluice_global_stats_read(&m, &g) && g.events_lost) {
+		if (r.json)
+			printf("{\"count\":%llu,\"scope\":\"since up\","
+			       "\"type\":\"lost\"}\n",
+			       (unsigned long long)g.events_lost);
+		else
+			printf("%llu events lost since 'sluice up' (the ring "
+			       "buffer was full)\n",
+			       (unsigned long long)g.events_lost);
 		lost_seen = g.events_lost;
+	}
 	r.namer = sluice_namer_new(&m);
 	rb = r.namer ? ring_buffer__new(m.events, on_event, &r, NULL) : NULL;
 	if (!rb) {
