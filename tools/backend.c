@@ -437,21 +437,7 @@ static int parse_listen(const char *spec, struct endpoint *ep)
 	memset(ep, 0, sizeof(*ep));
 	if (sluice_parse_endpoint(spec, a, &port, &ep->family))
 		return -1;
-	if (ep->family == AF_INET) {
-		struct sockaddr_in *s4 = (void *)&ep->ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		memcpy(&s4->sin_addr, a + 12, 4);
-		ep->len = sizeof(*s4);
-	} else {
-		struct sockaddr_in6 *s6 = (void *)&ep->ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		memcpy(&s6->sin6_addr, a, 16);
-		ep->len = sizeof(*s6);
-	}
+	ep->len = sluice_sockaddr(a, port, &ep->ss);
 	return 0;
 }
 

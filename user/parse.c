@@ -476,3 +476,23 @@ const char *sluice_format_ppm(__u32 ppm, char *buf, size_t len)
 	return fit(snprintf(buf, len, "%u.%0*u%%", whole, digits, frac), buf,
 		   len);
 }
+
+unsigned int sluice_sockaddr(const __u8 addr[16], __u16 port,
+			     struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (sluice_addr_is_v4(addr)) {
+		struct sockaddr_in *s4 = (void *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		memcpy(&s4->sin_addr, addr + 12, 4);
+		return sizeof(*s4);
+	}
+	struct sockaddr_in6 *s6 = (void *)ss;
+
+	s6->sin6_family = AF_INET6;
+	s6->sin6_port = htons(port);
+	memcpy(&s6->sin6_addr, addr, 16);
+	return sizeof(*s6);
+}

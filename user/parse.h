@@ -87,4 +87,12 @@ const char *sluice_colour_name(__u8 colour);
 /* True for an IPv4-mapped address (::ffff:a.b.c.d). */
 bool sluice_addr_is_v4(const __u8 addr[16]);
 
+struct sockaddr_storage;
+/*
+ * A socket address for a 16-byte address (IPv4-mapped or IPv6) and a
+ * host-order port; returns its length.
+ */
+unsigned int sluice_sockaddr(const __u8 addr[16], __u16 port,
+			     struct sockaddr_storage *ss);
+
 #endif /* SLUICE_PARSE_H */
