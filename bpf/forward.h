@@ -117,6 +117,7 @@ static __always_inline int new_flow(struct pkt *p,
 	nf->backend_id = be->id;
 	nf->svc_id = svc->id;
 	nf->pad = 0;
+	__builtin_memset(&nf->nh, 0, sizeof(nf->nh));
 	bpf_map_update_elem(&flows, &p->key, nf, BPF_ANY);
 
 	if (svc->mode == SLUICE_MODE_NAT) {
@@ -135,6 +136,7 @@ static __always_inline int new_flow(struct pkt *p,
 		nat_val.pad = 0;
 		nat_val.syn_ns = (p->tcp_flags & TCPF_SYN) ? now : 0;
 		nat_val.req_ns = payload ? now : 0;
+		__builtin_memset(&nat_val.nh, 0, sizeof(nat_val.nh));
 		bpf_map_update_elem(&nat, &rk, &nat_val, BPF_ANY);
 	}
 
@@ -172,7 +174,7 @@ static __always_inline void mark_request(const struct pkt *p,
 		n->req_ns = now;
 }
 
-static __always_inline int steer(struct xdp_md *ctx, struct pkt *p,
+static __attribute__((noinline)) int steer(struct xdp_md *ctx, struct pkt *p,
 				 const struct sluice_service *svc)
 {
 	void *data = (void *)(long)ctx->data;
@@ -180,6 +182,7 @@ static __always_inline int steer(struct xdp_md *ctx, struct pkt *p,
 	struct sluice_service_stats *ss = service_stats_of(svc->id);
 	struct sluice_backend_stats *bs;
 	struct sluice_flow *fl, nf;
+	struct sluice_nexthop *nh;
 	struct flow_view fv = {
 		.client = p->key.src,
 		.vip = p->key.dst,
@@ -227,9 +230,11 @@ static __always_inline int steer(struct xdp_md *ctx, struct pkt *p,
 		bs->fwd_packets++;
 		bs->fwd_bytes += len;
 	}
+	/* A flow still being created (nf on the stack) caches nothing. */
+	nh = fl == &nf ? NULL : &fl->nh;
 	if (!nat)
 		return xmit(ctx, p, fl->backend, 0, bs, ss, &fv, svc->id,
-			    fl->backend_id, fl->colour);
+			    fl->backend_id, fl->colour, nh, now);
 
 	/* fl may point into the map: copy what the rewrite needs first. */
 	__u8 backend[16] __attribute__((aligned(4)));
@@ -241,7 +246,7 @@ static __always_inline int steer(struct xdp_md *ctx, struct pkt *p,
 	if (rewrite_l3l4(data, end, p, 1, backend, bport))
 		return XDP_ABORTED;
 	return xmit(ctx, p, backend, 1, bs, ss, &fv, svc->id, backend_id,
-		    colour);
+		    colour, nh, now);
 }
 
 #endif /* SLUICE_BPF_FORWARD_H */

@@ -148,7 +148,9 @@ static __always_inline int rewrite_icmp(void *data, void *end, struct pkt *p,
 	return 0;
 }
 
-static __always_inline int handle_icmp(struct xdp_md *ctx, struct pkt *p)
+/* Out of line: its own stack frame, not added to the hot path's. */
+static __attribute__((noinline)) int handle_icmp(struct xdp_md *ctx,
+						struct pkt *p)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
@@ -208,13 +210,13 @@ static __always_inline int handle_icmp(struct xdp_md *ctx, struct pkt *p)
 		bs = backend_stats_of(backend_id);
 		if (svc->mode != SLUICE_MODE_NAT)
 			return xmit(ctx, p, addr, 0, bs, NULL, &fv, svc_id,
-				    backend_id, colour);
+				    backend_id, colour, NULL, 0);
 		if (ttl_expiring(data, end, p))
 			return pass(SLUICE_PASS_TTL);
 		if (rewrite_icmp(data, end, p, &in, 1, addr, port))
 			return XDP_ABORTED;
 		return xmit(ctx, p, addr, 1, bs, NULL, &fv, svc_id, backend_id,
-			    colour);
+			    colour, NULL, 0);
 	}
 
 	/* Quoted packet client -> backend: the backend side reports it. */
@@ -247,7 +249,7 @@ static __always_inline int handle_icmp(struct xdp_md *ctx, struct pkt *p)
 	if (rewrite_icmp(data, end, p, &in, 0, addr, port))
 		return XDP_ABORTED;
 	return xmit(ctx, p, p->key.dst, 1, bs, NULL, &fv, svc_id, backend_id,
-		    colour);
+		    colour, NULL, 0);
 }
 
 #endif /* SLUICE_BPF_ICMP_H */

@@ -86,7 +86,7 @@ static __always_inline void observe(void *data, void *end, struct pkt *p,
 	}
 }
 
-static __always_inline int reverse(struct xdp_md *ctx, struct pkt *p)
+static __attribute__((noinline)) int reverse(struct xdp_md *ctx, struct pkt *p)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
@@ -121,7 +121,7 @@ static __always_inline int reverse(struct xdp_md *ctx, struct pkt *p)
 	if (rewrite_l3l4(data, end, p, 0, vip, vport))
 		return XDP_ABORTED;
 	return xmit(ctx, p, p->key.dst, 1, bs, NULL, &fv, n->svc_id,
-		    n->backend_id, n->colour);
+		    n->backend_id, n->colour, &n->nh, bpf_ktime_get_ns());
 }
 
 #endif /* SLUICE_BPF_REVERSE_H */

@@ -120,7 +120,8 @@ static __always_inline int xmit(struct xdp_md *ctx, struct pkt *p,
 				struct sluice_backend_stats *bs,
 				struct sluice_service_stats *ss,
 				const struct flow_view *fv, __u32 svc_id,
-				__u32 backend_id, __u8 colour)
+				__u32 backend_id, __u8 colour,
+				struct sluice_nexthop *nh, __u64 now)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
@@ -130,6 +131,13 @@ static __always_inline int xmit(struct xdp_md *ctx, struct pkt *p,
 
 	if ((void *)(eth + 1) > end)
 		return XDP_ABORTED;
+	if (nh && nh->expires_ns > now) {
+		if (route)
+			decrement_ttl(data, end, p);
+		__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
+		__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
+		return bpf_redirect(nh->ifindex, 0);
+	}
 	fib.ifindex = ctx->ingress_ifindex;
 	fib.l4_protocol = p->proto;
 	if (p->v6) {
@@ -157,6 +165,12 @@ static __always_inline int xmit(struct xdp_md *ctx, struct pkt *p,
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	switch (rc) {
 	case BPF_FIB_LKUP_RET_SUCCESS:
+		if (nh) {
+			nh->ifindex = fib.ifindex;
+			__builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
+			__builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);
+			nh->expires_ns = now + SLUICE_NEXTHOP_TTL_NS;
+		}
 		if (route)
 			decrement_ttl(data, end, p);
 		__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);

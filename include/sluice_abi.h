@@ -196,6 +196,20 @@ struct sluice_flow_key {
 	__u8 pad[3];
 };
 
+/*
+ * The next hop a flow's packets take, cached in its state so that only
+ * the first packet of a flow (and one a second after that) pays for a
+ * bpf_fib_lookup. A route or neighbour change is seen within the TTL.
+ */
+struct sluice_nexthop {
+	__u64 expires_ns; /* bpf_ktime_get_ns(); 0 = not cached */
+	__u32 ifindex;
+	__u8 dmac[6];
+	__u8 smac[6];
+};
+
+#define SLUICE_NEXTHOP_TTL_NS 1000000000ull
+
 /* Forward state: client -> VIP, keyed by the client's 5-tuple. */
 struct sluice_flow {
 	__u8 backend[16];
@@ -205,6 +219,7 @@ struct sluice_flow {
 	__u32 backend_id;
 	__u32 svc_id;
 	__u32 pad;
+	struct sluice_nexthop nh; /* toward the backend */
 };
 
 #define SLUICE_FLOW_F_CLIENT_DATA 0x1 /* first client payload seen */
@@ -220,6 +235,7 @@ struct sluice_nat {
 	__u32 pad;
 	__u64 syn_ns; /* client SYN seen, 0 once the handshake is measured */
 	__u64 req_ns; /* first client payload seen */
+	struct sluice_nexthop nh; /* toward the client */
 };
 
 #define SLUICE_NAT_F_HANDSHAKE 0x1 /* SYN-ACK measured */

@@ -252,6 +252,34 @@ static void test_port_reuse_follows_split(void **state)
 	expect_frame(&ack, E.cli_ifindex, XDP_REDIRECT, &w);
 }
 
+/*
+ * The next hop is cached in the flow for SLUICE_NEXTHOP_TTL_NS: a new
+ * neighbour MAC shows on the flow's packets once that has passed.
+ */
+static void test_nexthop_cache(void **state)
+{
+	static const __u8 mac_new[6] = { 0x02, 0, 0, 0, 0x01, 0x99 };
+	struct pkt_spec syn = tcp4(0x02), ack = tcp4(0x10), w;
+
+	(void)state;
+	w = to_backend(syn, BLUE4, 8080, mac_blue1);
+	expect_frame(&syn, E.cli_ifindex, XDP_REDIRECT, &w);
+	w = to_backend(ack, BLUE4, 8080, mac_blue1);
+	expect_frame(&ack, E.cli_ifindex, XDP_REDIRECT, &w);
+	assert_int_equal(system("ip neigh replace " BLUE4
+				" lladdr 02:00:00:00:01:99 dev be0 nud permanent"),
+			 0);
+	/* Cached: still the old MAC... */
+	expect_frame(&ack, E.cli_ifindex, XDP_REDIRECT, &w);
+	usleep(SLUICE_NEXTHOP_TTL_NS / 1000 + 100000);
+	/* ...until the cache expires. */
+	w = to_backend(ack, BLUE4, 8080, mac_new);
+	expect_frame(&ack, E.cli_ifindex, XDP_REDIRECT, &w);
+	assert_int_equal(system("ip neigh replace " BLUE4 " lladdr " MAC_BLUE1
+				" dev be0 nud permanent"),
+			 0);
+}
+
 static void test_midstream_miss(void **state)
 {
 	struct pkt_spec ack = tcp4(0x10);
@@ -592,6 +620,7 @@ int main(void)
 		TEST(test_established_flow),
 		TEST(test_flow_kept_across_split),
 		TEST(test_port_reuse_follows_split),
+		TEST(test_nexthop_cache),
 		TEST(test_midstream_miss),
 		TEST(test_reverse_nat),
 		TEST(test_reverse_nat6),
