@@ -16,7 +16,7 @@ LDFLAGS += $(EXTRA_LDFLAGS)
 BPF_CFLAGS := -g -O2 -target bpf -Wall -Werror -Iinclude -I$(ARCH_INC) \
 	-D__TARGET_ARCH_x86
 
-LIBS := -lbpf -lelf -lz -ljansson -lyaml -lm
+LIBS := -lbpf -lelf -lz -ljansson -lyaml -lncursesw -lm -lmicrohttpd -lpthread
 
 ifeq ($(V),1)
 Q :=

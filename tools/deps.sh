@@ -4,7 +4,7 @@
 set -e
 PKGS="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev
 libjansson-dev libyaml-dev iproute2 ethtool pkg-config make gcc jq
-util-linux"
+util-linux libmicrohttpd-dev prometheus curl libncurses-dev tmux"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -14,6 +14,7 @@ int cmd_status(int argc, char **argv);
 int cmd_rollout(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 
 #endif /* SLUICE_COMMANDS_H */
