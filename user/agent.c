@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -26,6 +27,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "ctlsock.h"
+#include "metrics.h"
 #include "parse.h"
 #include "pins.h"
 #include "state.h"
@@ -36,7 +38,7 @@
 static const struct cli_cmd agent_cmd = {
 	"agent",
 	"Usage: sluice agent [--config FILE] [--state-dir DIR] [--socket PATH]\n"
-	"                    [--events FILE|-]\n"
+	"                    [--events FILE|-] [--metrics ADDR:PORT]\n"
 	"\n"
 	"Run rollouts and take commands ('sluice rollout ...') on a control\n"
 	"socket. Stays in the foreground and logs to stderr; stop it with\n"
@@ -55,7 +57,12 @@ static const struct cli_cmd agent_cmd = {
 	"  --socket PATH    control socket, mode 0600\n"
 	"                   (default " SLUICE_SOCKET_DEFAULT ", or $SLUICE_SOCKET)\n"
 	"  --events FILE    also write every decision as a JSON line to FILE\n"
-	"                   ('-' for stdout)\n",
+	"                   ('-' for stdout)\n"
+	"  --metrics ADDR:PORT\n"
+	"                   serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+	"                   (e.g. 127.0.0.1:9464 or [::1]:9464; default: none).\n"
+	"                   The address is used as given: only a loopback one\n"
+	"                   keeps the endpoint to this host\n",
 };
 
 struct agent {
@@ -68,6 +75,10 @@ struct agent {
 	int listen_fd;
 	struct sluice_cfg cfg;
 	bool have_cfg;
+	/* /metrics: its thread reads ro[] and n under shared.lock */
+	const char *metrics; /* ADDR:PORT, or NULL: no endpoint */
+	struct sluice_metrics_shared shared;
+	struct sluice_metrics *mx;
 };
 
 static volatile sig_atomic_t stop;
@@ -188,6 +199,8 @@ static void record(void *ctx, const struct sluice_rollout *r,
 	char ts[40], split[SLUICE_PPM_STRLEN];
 	json_t *d;
 
+	/* Every caller holds shared.lock: a tick or a command. */
+	sluice_metrics_count_decision(&a->shared, r->service, action);
 	iso_time(now, ts, sizeof(ts));
 	sluice_format_ppm(sluice_rollout_split(r), split, sizeof(split));
 	d = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:s}",
@@ -387,7 +400,9 @@ static void serve_one(struct agent *a)
 	if (fd < 0)
 		return;
 	req = sluice_ctl_read(fd, err, sizeof(err));
+	pthread_mutex_lock(&a->shared.lock);
 	resp = req ? handle(a, req) : reply_error("%s", err);
+	pthread_mutex_unlock(&a->shared.lock);
 	sluice_ctl_write(fd, resp);
 	json_decref(req);
 	json_decref(resp);
@@ -440,6 +455,7 @@ static int parse_args(int argc, char **argv, struct agent *a)
 		{ "socket", required_argument, NULL, 's' },
 		{ "events", required_argument, NULL, 'e' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "metrics", required_argument, NULL, 'm' },
 		{ 0 },
 	};
 	const char *events = NULL;
@@ -466,6 +482,18 @@ static int parse_args(int argc, char **argv, struct agent *a)
 			}
 			a->have_cfg = true;
 			break;
+		case 'm': {
+			__u8 addr[16];
+			__u16 port;
+
+			if (sluice_parse_endpoint(optarg, addr, &port, NULL))
+				return cli_usage(
+					&agent_cmd,
+					"--metrics '%s' is not a listen address (ADDR:PORT, e.g. 127.0.0.1:9464 or [::1]:9464)",
+					optarg);
+			a->metrics = optarg;
+			break;
+		}
 		case ':':
 			return cli_usage(&agent_cmd, "option '%s' needs a value",
 					 argv[optind - 1]);
@@ -480,6 +508,8 @@ static int parse_args(int argc, char **argv, struct agent *a)
 	/* Flags win over the config file's agent: block. */
 	if (!events && a->have_cfg && a->cfg.has_events)
 		events = a->cfg.events;
+	if (!a->metrics && a->have_cfg && a->cfg.has_metrics)
+		a->metrics = a->cfg.metrics;
 	if (a->have_cfg && a->cfg.has_state_dir && !state_dir_flag)
 		sluice_store_set_dir(a->cfg.state_dir);
 	if (events) {
@@ -530,6 +560,7 @@ int cmd_agent(int argc, char **argv)
 	if (cli_wants_help(&agent_cmd, argc, argv))
 		return EXIT_OK;
 	memset(&a, 0, sizeof(a));
+	sluice_metrics_shared_init(&a.shared, a.ro, &a.n);
 	rc = parse_args(argc, argv, &a);
 	if (rc)
 		return rc;
@@ -549,17 +580,33 @@ int cmd_agent(int argc, char **argv)
 			      sluice_state_dir(), strerror(-a.n));
 		return rc;
 	}
+	if (a.metrics) {
+		char why[256];
+
+		a.mx = sluice_metrics_new(&a.shared);
+		if (!a.mx)
+			return cli_fail(&agent_cmd, "out of memory");
+		if (sluice_metrics_listen(a.mx, a.metrics, why, sizeof(why))) {
+			sluice_metrics_free(a.mx);
+			return cli_fail(&agent_cmd, "%s", why);
+		}
+		logf_("serving metrics on http://%s/metrics", a.metrics);
+	}
 	a.listen_fd = sluice_ctl_listen(sluice_socket_path());
-	if (a.listen_fd < 0)
+	if (a.listen_fd < 0) {
+		sluice_metrics_free(a.mx);
 		return cli_fail(&agent_cmd, "cannot listen on %s: %s",
 				sluice_socket_path(), strerror(-a.listen_fd));
+	}
 	logf_("listening on %s, state in %s, %d rollout%s on disk",
 	      sluice_socket_path(), sluice_state_dir(), a.n,
 	      a.n == 1 ? "" : "s");
 	now = clock_ns(CLOCK_MONOTONIC);
 	for (i = 0; i < a.n; i++)
 		a.next_tick[i] = now;
+	pthread_mutex_lock(&a.shared.lock);
 	try_open_maps(&a);
+	pthread_mutex_unlock(&a.shared.lock);
 
 	while (!stop) {
 		now = clock_ns(CLOCK_MONOTONIC);
@@ -573,7 +620,9 @@ int cmd_agent(int argc, char **argv)
 		pfd = (struct pollfd){ .fd = a.listen_fd, .events = POLLIN };
 		if (poll(&pfd, 1, timeout) > 0)
 			serve_one(&a);
+		pthread_mutex_lock(&a.shared.lock);
 		try_open_maps(&a);
+		pthread_mutex_unlock(&a.shared.lock);
 		if (!a.maps_open)
 			continue;
 		now = clock_ns(CLOCK_MONOTONIC);
@@ -583,18 +632,22 @@ int cmd_agent(int argc, char **argv)
 			if (!sluice_rollout_active(r) || a.next_tick[i] > now)
 				continue;
 			a.next_tick[i] = now + r->policy.tick_ns;
-			if (service_gone(&a, r)) {
+			pthread_mutex_lock(&a.shared.lock);
+			rc = 0;
+			if (service_gone(&a, r))
 				end_orphan(&a, r);
-				continue;
-			}
-			rc = sluice_rollout_tick(r, &io,
-						 clock_ns(CLOCK_REALTIME));
+			else
+				rc = sluice_rollout_tick(
+					r, &io, clock_ns(CLOCK_REALTIME));
+			pthread_mutex_unlock(&a.shared.lock);
 			if (rc)
 				logf_("%s: tick failed: %s", r->service,
 				      strerror(-rc));
 		}
 	}
 	logf_("stopping; rollouts stay where they are");
+	sluice_metrics_free(a.mx);
+	sluice_metrics_shared_destroy(&a.shared);
 	close(a.listen_fd);
 	unlink(sluice_socket_path());
 	if (a.maps_open)
