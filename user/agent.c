@@ -21,12 +21,15 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <bpf/libbpf.h>
+
 #include "agent.h"
 #include "apply.h"
 #include "config.h"
 #include "cli.h"
 #include "commands.h"
 #include "ctlsock.h"
+#include "events.h"
 #include "metrics.h"
 #include "parse.h"
 #include "pins.h"
@@ -56,8 +59,10 @@ static const struct cli_cmd agent_cmd = {
 	"                   (default " SLUICE_STATE_DIR_DEFAULT ", or $SLUICE_STATE_DIR)\n"
 	"  --socket PATH    control socket, mode 0600\n"
 	"                   (default " SLUICE_SOCKET_DEFAULT ", or $SLUICE_SOCKET)\n"
-	"  --events FILE    also write every decision as a JSON line to FILE\n"
-	"                   ('-' for stdout)\n"
+	"  --events FILE    write the data path's events (drops, errors,\n"
+	"                   sampled new flows, lost counts) and every decision\n"
+	"                   as JSON lines to FILE ('-' for stdout); the agent\n"
+	"                   then is the ring buffer's one reader\n"
 	"  --metrics ADDR:PORT\n"
 	"                   serve Prometheus metrics at http://ADDR:PORT/metrics\n"
 	"                   (e.g. 127.0.0.1:9464 or [::1]:9464; default: none).\n"
@@ -79,6 +84,10 @@ struct agent {
 	const char *metrics; /* ADDR:PORT, or NULL: no endpoint */
 	struct sluice_metrics_shared shared;
 	struct sluice_metrics *mx;
+	/* the data path's ring buffer, read when --events is given */
+	struct ring_buffer *rb;
+	struct sluice_namer *namer;
+	__u64 lost_seen;
 };
 
 static volatile sig_atomic_t stop;
@@ -409,6 +418,67 @@ static void serve_one(struct agent *a)
 	close(fd);
 }
 
+/* ---- data-path events ----------------------------------------------------- */
+
+static int on_ring_event(void *ctx, void *data, size_t len)
+{
+	struct agent *a = ctx;
+	const struct sluice_event *e = data;
+	json_t *o;
+
+	if (len >= sizeof(*e))
+		sluice_metrics_count_event(e->type);
+	o = sluice_event_json(a->namer, data, len);
+	if (!o)
+		return 0;
+	json_dumpf(o, a->events, JSON_COMPACT | JSON_SORT_KEYS);
+	fputc('\n', a->events);
+	json_decref(o);
+	return 0;
+}
+
+/*
+ * The ring has one reader: the agent takes it only when asked to write
+ * events, so `sluice events` works beside an agent that does not.
+ */
+static void open_ring(struct agent *a)
+{
+	struct sluice_global_stats g;
+
+	if (!a->events || a->rb)
+		return;
+	a->namer = sluice_namer_new(&a->m);
+	a->rb = a->namer ? ring_buffer__new(a->m.events, on_ring_event, a,
+					    NULL) :
+			   NULL;
+	if (!a->rb) {
+		logf_("cannot read the ring buffer: %s", strerror(errno));
+		return;
+	}
+	if (!sluice_global_stats_read(&a->m, &g))
+		a->lost_seen = g.events_lost;
+}
+
+/* Drain the ring; a loss since the last drain becomes an event too. */
+static void drain_ring(struct agent *a)
+{
+	struct sluice_global_stats g;
+	char ts[40];
+
+	if (!a->rb)
+		return;
+	ring_buffer__consume(a->rb);
+	if (!sluice_global_stats_read(&a->m, &g) &&
+	    g.events_lost > a->lost_seen) {
+		sluice_iso8601(clock_ns(CLOCK_REALTIME), ts, sizeof(ts));
+		fprintf(a->events,
+			"{\"count\":%llu,\"ts\":\"%s\",\"type\":\"lost\"}\n",
+			(unsigned long long)(g.events_lost - a->lost_seen), ts);
+		a->lost_seen = g.events_lost;
+	}
+	fflush(a->events);
+}
+
 /* ---- main loop ----------------------------------------------------------- */
 
 static void try_open_maps(struct agent *a)
@@ -420,6 +490,7 @@ static void try_open_maps(struct agent *a)
 		return;
 	a->maps_open = true;
 	logf_("pinned maps open at %s", sluice_pin_dir());
+	open_ring(a);
 	if (a->have_cfg) {
 		struct sluice_apply_opts ao = { .log = stderr };
 		char err[512];
@@ -617,6 +688,9 @@ int cmd_agent(int argc, char **argv)
 				next = a.next_tick[i];
 		timeout = next > now ? (int)((next - now + 999999) / 1000000) :
 				       0;
+		/* Events leave within 200 ms even with nothing to judge. */
+		if (a.rb && timeout > 200)
+			timeout = 200;
 		pfd = (struct pollfd){ .fd = a.listen_fd, .events = POLLIN };
 		if (poll(&pfd, 1, timeout) > 0)
 			serve_one(&a);
@@ -625,6 +699,7 @@ int cmd_agent(int argc, char **argv)
 		pthread_mutex_unlock(&a.shared.lock);
 		if (!a.maps_open)
 			continue;
+		drain_ring(&a);
 		now = clock_ns(CLOCK_MONOTONIC);
 		for (i = 0; i < a.n; i++) {
 			struct sluice_rollout *r = &a.ro[i];
@@ -650,6 +725,9 @@ int cmd_agent(int argc, char **argv)
 	sluice_metrics_shared_destroy(&a.shared);
 	close(a.listen_fd);
 	unlink(sluice_socket_path());
+	drain_ring(&a);
+	ring_buffer__free(a.rb);
+	sluice_namer_free(a.namer);
 	if (a.maps_open)
 		sluice_maps_close(&a.m);
 	if (a.events && a.events != stdout)
