@@ -5,6 +5,9 @@ set -e
 PKGS="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev
 libjansson-dev libyaml-dev iproute2 ethtool pkg-config make gcc jq
 util-linux libmicrohttpd-dev prometheus curl libncurses-dev tmux"
+# tests/report_test.sh renders the rollout report in a headless browser
+# (its text needs a font) and checks the screenshot with python3's stdlib.
+PKGS="$PKGS chromium fonts-dejavu-core python3"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -12,6 +12,7 @@
 #include "ctlsock.h"
 #include "parse.h"
 #include "policy.h"
+#include "report.h"
 #include "rollout.h"
 #include "store.h"
 
@@ -25,6 +26,7 @@ static const struct cli_cmd rollout_cmd = {
 	"           [--inconclusive-timeout 5m]\n"
 	"       sluice rollout status|history SERVICE [--json]\n"
 	"       sluice rollout pause|resume|promote|abort SERVICE\n"
+	"       sluice rollout report SERVICE --html FILE|- [--all]\n"
 	"\n"
 	"The agent ('sluice agent') walks the candidate pool's split through\n"
 	"the steps. Every tick it reads the kernel's per-backend counters over\n"
@@ -48,6 +50,9 @@ static const struct cli_cmd rollout_cmd = {
 	"  abort    split 0% now\n"
 	"  status   state, step, split and the last decision\n"
 	"  history  every decision with its evidence\n"
+	"  report   a self-contained HTML page: split, error ratios and p99\n"
+	"           first byte over time, and every decision (latest\n"
+	"           rollout; --all for every one in the history)\n"
 	"\n"
 	"Defaults are shown above. With no option at all, the agent uses the\n"
 	"service's rollout: block from its --config file, if it has one.\n"
@@ -328,9 +333,12 @@ int cmd_rollout(int argc, char **argv)
 		return EXIT_OK;
 	if (argc < 2)
 		return cli_usage(&rollout_cmd,
-				 "start, status, pause, resume, promote, abort or history?");
+				 "start, status, pause, resume, promote, abort, history or report?");
 	if (!strcmp(argv[1], "status") || !strcmp(argv[1], "history"))
 		return rollout_show(argv[1], argc - 1, argv + 1);
+	/* report: user/report.c */
+	if (!strcmp(argv[1], "report"))
+		return sluice_cmd_rollout_report(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "start")) {
 		bool any;
 
