@@ -64,6 +64,7 @@ backend() {
 # Print each agent decision as it happens, with its evidence.
 follow_decisions() {
 	tail -n +1 -F "$TMP/events.jsonl" 2>/dev/null | jq --unbuffered -r '
+		select(.type == "decision") |
 		def pool(p): if p then
 			"\(p.flows) flows, \(p.errors) err, p99 \(p.p99_first_byte_ms * 10 | round / 10)ms"
 			else "" end;
@@ -114,7 +115,7 @@ echo
 echo "== release 1: v2 on green, 1% -> 5% -> 25% -> 50% -> 100%, bake $BAKE"
 echo "   (decisions as the agent makes them; evidence is the step's window)"
 edge rollout start web --steps 1,5,25,50,100 --bake "$BAKE" --tick 250ms \
-	--min-flows 10 --max-error-ratio 1% --max-p99-first-byte 100ms \
+	--min-flows 10 --max-error-ratio 1% --max-p99-first-byte 1s \
 	>/dev/null
 wait_state promoted 60 || echo "demo: release 1 did not complete" >&2
 sleep 0.3
@@ -135,8 +136,13 @@ sleep 0.3
 edge rollout history web --json | jq -r '
 	(map(.action == "start") | rindex(true)) as $i | .[$i:] |
 	(.[0].ts_ns) as $s | (map(select(.action == "rollback"))[0]) as $r |
-	"   -> rolled back \(($r.ts_ns - $s) / 1e6 | round) ms after the split went up: \($r.reason)"'
+	if $r then
+	"   -> rolled back \(($r.ts_ns - $s) / 1e6 | round) ms after the split went up: \($r.reason)"
+	else "   -> not rolled back: \(.[-1].action) \(.[-1].reason)" end'
 
+mkdir -p build
+edge rollout report web --all --html "$PWD/build/demo-report.html" >/dev/null &&
+	echo "   -> both rollouts charted in build/demo-report.html"
 kill -INT "$LOAD"
 wait "$LOAD" 2>/dev/null
 echo
