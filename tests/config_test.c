@@ -283,10 +283,12 @@ static void test_rollout_partial(void **state)
 		 "      bake: 10s\n"
 		 "      manual_gates: [25]\n"
 		 "      max_p99_first_byte: 0\n"
-		 "      on_failure: instant\n",
+		 "      on_failure: instant\n"
+		 "      rollback_flows: reset\n",
 		 &cfg);
 	sluice_policy_defaults(&want);
 	want.bake_ns = 10000000000ull;
+	want.reset_on_rollback = true;
 	want.gates[0] = 250000;
 	want.ngates = 1;
 	assert_true(cfg.services[0].has_rollout);
@@ -784,7 +786,7 @@ static const struct bad bad_cases[] = {
 	  "t.yaml:5:33: services.web.segments[0].colur: unknown key (allowed: prefix, colour (or color))" },
 	{ "unknown_rollout",
 	  SVC "    rollout:\n      bake: 1s\n      step: [100]\n",
-	  "t.yaml:6:7: services.web.rollout.step: unknown key (allowed: steps, bake, tick, max_error_ratio, max_error_ratio_increase, max_p99_first_byte, min_flows, failure_limit, on_failure, manual_gates, inconclusive_timeout)" },
+	  "t.yaml:6:7: services.web.rollout.step: unknown key (allowed: steps, bake, tick, max_error_ratio, max_error_ratio_increase, max_p99_first_byte, min_flows, failure_limit, on_failure, manual_gates, inconclusive_timeout, rollback_flows)" },
 	{ "unknown_key_control", "\"a\\tb\": 1\n",
 	  "t.yaml:1:1: a?b: unknown key (allowed: agent, services)" },
 
@@ -807,6 +809,8 @@ static const struct bad bad_cases[] = {
 	  "t.yaml:5:19: services.web.rollout.on_failure: 'rollback' is not a rollback (instant, or ramp:DURATION above 0 such as ramp:10s)" },
 	{ "duration_ramp_zero", SVC "    rollout:\n      on_failure: ramp:0s\n",
 	  "t.yaml:5:19: services.web.rollout.on_failure: 'ramp:0s' is not a rollback (instant, or ramp:DURATION above 0 such as ramp:10s)" },
+	{ "rollback_flows_bad", SVC "    rollout:\n      rollback_flows: kill\n",
+	  "t.yaml:5:23: services.web.rollout.rollback_flows: 'kill' is not drain or reset" },
 	{ "duration_ramp_bad", SVC "    rollout:\n      on_failure: ramp:10\n",
 	  "t.yaml:5:19: services.web.rollout.on_failure: 'ramp:10' is not a rollback (instant, or ramp:DURATION above 0 such as ramp:10s)" },
 

@@ -257,6 +257,47 @@ expect_exit 2 "a second rollout start on an unknown service is refused" \
 	sl rollout start nosuch --steps 100
 stop_backends
 
+# ---- abort with --rollback-flows drain vs reset ---------------------------
+# A client that the split sends to green (client affinity), found by
+# asking: then its long transfer is on the candidate when the rollout ends.
+green_client() {
+	in_ns "$NS_CLIENT" "$BIN/loadgen" --target "$VIP4:80" --connections 40 \
+		--clients 40 --client-base 198.18.65.1 --clients-detail --json |
+		jq -r '.clients | to_entries | map(select(.value == ["green"]))[0].key'
+}
+transfer_through_abort() { # drain|reset
+	sl service del web >/dev/null 2>&1
+	sl service add web --vip "$VIP4:80/tcp" --affinity client >/dev/null
+	sl backend add web blue "$BLUE4:8080" >/dev/null
+	sl backend add web green "$GREEN4:8080" >/dev/null
+	sl rollout start web --steps 50,100 --bake 60s --tick 250ms \
+		--rollback-flows "$1" >/dev/null
+	local c
+	c=$(green_client)
+	nsenter --net="$TESTBED_NETNS_DIR/$NS_CLIENT" "$BIN/loadgen" \
+		--target "$VIP4:80" --transfer 400000 --rate 100000 \
+		--clients 1 --client-base "$c" --timeout 2s --json \
+		>"$WORK/xfer-$1.json" &
+	local x=$!
+	sleep 1.5
+	sl rollout abort web >/dev/null
+	wait $x
+	jq -c '.transfer | {ok, colour, error}' "$WORK/xfer-$1.json"
+}
+start_backend "$NS_BLUE" blue "$BLUE4"
+start_backend "$NS_GREEN" green "$GREEN4"
+out=$(transfer_through_abort drain)
+[ "$out" = '{"ok":true,"colour":"green","error":null}' ] &&
+	ok "abort, flows drain: a transfer on green completes" ||
+	not_ok "abort, flows drain: a transfer on green completes ($out)"
+out=$(transfer_through_abort reset)
+jq -e '.ok == false' <<<"$out" >/dev/null &&
+	ok "abort, flows reset: a transfer on green is cut ($out)" ||
+	not_ok "abort, flows reset: a transfer on green is cut ($out)"
+current | jq -e 'any(.action == "reset flows")' >/dev/null &&
+	ok "the reset is a recorded decision" || not_ok "the reset is a recorded decision"
+stop_backends
+
 # ---- kill -9 mid-rollout: traffic flows, the restart resumes -------------
 fresh_service
 start_backend "$NS_BLUE" blue "$BLUE4"

@@ -22,6 +22,8 @@ struct fake {
 	struct sluice_snapshot snap;
 	__u32 split;
 	int completes;
+	int forgets;
+	__u32 split_at_forget;
 	char log[4096];
 	int persisted_since_split; /* persists since the last split write */
 	bool split_without_persist;
@@ -55,6 +57,16 @@ static int f_complete(void *ctx, const struct sluice_rollout *r)
 	return 0;
 }
 
+static int f_forget(void *ctx, const struct sluice_rollout *r)
+{
+	struct fake *f = ctx;
+
+	(void)r;
+	f->forgets++;
+	f->split_at_forget = f->split;
+	return 0;
+}
+
 static int f_persist(void *ctx, const struct sluice_rollout *r)
 {
 	(void)r;
@@ -84,6 +96,7 @@ static struct sluice_rollout_io IO = {
 	.complete = f_complete,
 	.persist = f_persist,
 	.record = f_record,
+	.forget_candidate = f_forget,
 };
 
 static int reset(void **state)
@@ -195,6 +208,30 @@ static void test_failures_roll_back(void **state)
 	assert_string_equal(F.last_action, "rollback");
 	assert_non_null(strstr(R.reason, "3 failing ticks"));
 	assert_false(F.split_without_persist);
+}
+
+/* rollback_flows: drain by default; reset forgets them after split 0. */
+static void test_rollback_resets_flows(void **state)
+{
+	struct sluice_policy p = policy();
+	__u64 t = 1000 * S;
+
+	(void)state;
+	p.failure_limit = 1;
+	sluice_rollout_start(&R, "web", &p, SLUICE_GREEN, &IO, t);
+	traffic(400, 200, 4000, 0);
+	sluice_rollout_tick(&R, &IO, t + S);
+	assert_int_equal(R.state, SLUICE_RO_ROLLED_BACK);
+	assert_int_equal(F.forgets, 0);
+
+	reset(NULL);
+	p.reset_on_rollback = true;
+	sluice_rollout_start(&R, "web", &p, SLUICE_GREEN, &IO, t);
+	traffic(400, 200, 4000, 0);
+	sluice_rollout_tick(&R, &IO, t + S);
+	assert_int_equal(F.forgets, 1);
+	assert_int_equal(F.split_at_forget, 0);
+	assert_string_equal(F.last_action, "reset flows");
 }
 
 static void test_failures_must_be_consecutive(void **state)
@@ -404,6 +441,7 @@ int main(void)
 		cmocka_unit_test_setup(test_inconclusive_holds_then_pauses,
 				       reset),
 		cmocka_unit_test_setup(test_failures_roll_back, reset),
+		cmocka_unit_test_setup(test_rollback_resets_flows, reset),
 		cmocka_unit_test_setup(test_failures_must_be_consecutive,
 				       reset),
 		cmocka_unit_test_setup(test_ramp_rollback, reset),

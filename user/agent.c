@@ -194,6 +194,25 @@ static int complete(void *ctx, const struct sluice_rollout *r)
 	return err;
 }
 
+static int forget_candidate(void *ctx, const struct sluice_rollout *r)
+{
+	struct agent *a = ctx;
+	struct sluice_pool *pool = malloc(sizeof(*pool));
+	__u32 id;
+	int i, err;
+
+	if (!pool)
+		return -ENOMEM;
+	err = sluice_service_find(&a->m, r->service, &id, NULL);
+	if (!err)
+		err = sluice_pool_read(&a->m, id, r->candidate, pool);
+	for (i = 0; !err && i < SLUICE_MAX_BACKENDS_PER_POOL; i++)
+		if (pool->backends[i].flags & SLUICE_BE_F_USED)
+			sluice_flows_forget(&a->m, id, pool->backends[i].id);
+	free(pool);
+	return err;
+}
+
 static int persist(void *ctx, const struct sluice_rollout *r)
 {
 	(void)ctx;
@@ -238,6 +257,7 @@ static const struct sluice_rollout_io io_template = {
 	.set_split = set_split,
 	.complete = complete,
 	.persist = persist,
+	.forget_candidate = forget_candidate,
 	.record = record,
 };
 

@@ -23,7 +23,7 @@ static const struct cli_cmd rollout_cmd = {
 	"           [--max-error-ratio-increase 0.5%] [--max-p99-first-byte 300ms]\n"
 	"           [--min-flows 200] [--failure-limit 3]\n"
 	"           [--on-failure instant|ramp:10s] [--manual-gate 50 ...]\n"
-	"           [--inconclusive-timeout 5m]\n"
+	"           [--inconclusive-timeout 5m] [--rollback-flows drain|reset]\n"
 	"       sluice rollout status|history SERVICE [--json]\n"
 	"       sluice rollout pause|resume|promote|abort SERVICE\n"
 	"       sluice rollout report SERVICE --html FILE|- [--all]\n"
@@ -39,7 +39,10 @@ static const struct cli_cmd rollout_cmd = {
 	"Until both pools have --min-flows new flows in the window the verdict\n"
 	"is inconclusive and the step holds; after --inconclusive-timeout it\n"
 	"pauses for a human. --failure-limit failing ticks in a row roll back:\n"
-	"split 0% in one map write (instant) or ramped down. Healthy for --bake\n"
+	"split 0% in one map write (instant) or ramped down; the candidate's\n"
+	"established flows drain there (--rollback-flows drain) or are forgotten\n"
+	"so their next packets go to the stable pool, which resets them\n"
+	"(reset); abort does the same. Healthy for --bake\n"
 	"moves to the next step; a --manual-gate step waits for 'resume' (next\n"
 	"step) or 'promote'. Reaching 100% completes the rollout and the pools\n"
 	"swap roles: the candidate becomes stable.\n"
@@ -94,6 +97,7 @@ static int parse_policy(int argc, char **argv, struct sluice_policy *p,
 		{ "on-failure", required_argument, NULL, 'o' },
 		{ "manual-gate", required_argument, NULL, 'g' },
 		{ "inconclusive-timeout", required_argument, NULL, 'c' },
+		{ "rollback-flows", required_argument, NULL, 'r' },
 		{ 0 },
 	};
 	char why[160];
@@ -177,6 +181,13 @@ static int parse_policy(int argc, char **argv, struct sluice_policy *p,
 						 "manual-gate '%s': want a step percent",
 						 optarg);
 			p->ngates += n;
+			break;
+		case 'r':
+			if (strcmp(optarg, "drain") && strcmp(optarg, "reset"))
+				return cli_usage(&rollout_cmd,
+						 "rollback-flows '%s': want drain or reset",
+						 optarg);
+			p->reset_on_rollback = !strcmp(optarg, "reset");
 			break;
 		case 'c':
 			if (sluice_parse_duration(optarg,

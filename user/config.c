@@ -1130,6 +1130,7 @@ enum {
 	R_ON_FAILURE,
 	R_GATES,
 	R_INCONCLUSIVE,
+	R_ROLLBACK_FLOWS,
 };
 
 static const struct keydef rollout_keys[] = {
@@ -1144,6 +1145,7 @@ static const struct keydef rollout_keys[] = {
 	{ "on_failure", R_ON_FAILURE },
 	{ "manual_gates", R_GATES },
 	{ "inconclusive_timeout", R_INCONCLUSIVE },
+	{ "rollback_flows", R_ROLLBACK_FLOWS },
 };
 
 #define STEPS_WANT \
@@ -1294,6 +1296,20 @@ static int parse_on_failure(struct ctx *c, const struct ynode *n,
 	return 0;
 }
 
+static int parse_rollback_flows(struct ctx *c, const struct ynode *n,
+				struct sluice_policy *p)
+{
+	const char *s;
+	int rc = want_scalar(c, n, "drain or reset", &s);
+
+	if (rc)
+		return rc;
+	if (strcmp(s, "drain") && strcmp(s, "reset"))
+		return fail(c, n, "'%s' is not drain or reset", show(c, n));
+	p->reset_on_rollback = !strcmp(s, "reset");
+	return 0;
+}
+
 static int parse_rollout(struct ctx *c, const struct ynode *n,
 			 struct sluice_policy *p)
 {
@@ -1359,6 +1375,9 @@ static int parse_rollout(struct ctx *c, const struct ynode *n,
 		case R_INCONCLUSIVE:
 			rc = get_duration(c, v, true, "e.g. 5m, or 0 for never",
 					  &p->inconclusive_timeout_ns);
+			break;
+		case R_ROLLBACK_FLOWS:
+			rc = parse_rollback_flows(c, v, p);
 			break;
 		}
 		if (rc)

@@ -26,6 +26,12 @@ struct sluice_policy {
 	__u32 min_flows; /* per pool per window before any verdict */
 	__u32 failure_limit; /* consecutive failing ticks -> rollback */
 	__u64 ramp_ns; /* rollback: 0 = one map write, else ramp down */
+	/*
+	 * On rollback or abort, forget the candidate's flows: their next
+	 * packets are steered to the stable pool (whose backends reset
+	 * them), instead of draining on the candidate.
+	 */
+	bool reset_on_rollback;
 	__u32 gates[SLUICE_MAX_STEPS]; /* steps (ppm) that wait for promote */
 	int ngates;
 	__u64 inconclusive_timeout_ns; /* then pause for a human; 0 = never */

@@ -204,6 +204,18 @@ int sluice_rollout_resume_after_restart(struct sluice_rollout *r,
 	}
 }
 
+/* After the split went to 0: drain (default) or reset the candidate's flows. */
+static void candidate_flows(struct sluice_rollout *r,
+			    const struct sluice_rollout_io *io)
+{
+	if (r->policy.reset_on_rollback && io->forget_candidate &&
+	    !io->forget_candidate(io->ctx, r))
+		record(r, io, "reset flows",
+		       "the candidate's flows were forgotten: their next "
+		       "packets go to the stable pool",
+		       NULL);
+}
+
 static int roll_back(struct sluice_rollout *r,
 		     const struct sluice_rollout_io *io, __u64 now,
 		     const char *why, json_t *evidence)
@@ -224,6 +236,8 @@ static int roll_back(struct sluice_rollout *r,
 	if (!err)
 		err = io->set_split(io->ctx, r->service, 0);
 	record(r, io, "rollback", why, evidence);
+	if (!err)
+		candidate_flows(r, io);
 	return err;
 }
 
@@ -238,7 +252,10 @@ static int ramp_tick(struct sluice_rollout *r,
 		if (io->persist(io->ctx, r))
 			return -EIO;
 		record(r, io, "rolled back", "ramp finished: split 0%", NULL);
-		return io->set_split(io->ctx, r->service, 0);
+		if (io->set_split(io->ctx, r->service, 0))
+			return -EIO;
+		candidate_flows(r, io);
+		return 0;
 	}
 	ppm = (__u32)((double)r->ramp_from_ppm *
 		      (1.0 - (double)done / (double)r->policy.ramp_ns));
@@ -380,6 +397,8 @@ int sluice_rollout_abort(struct sluice_rollout *r,
 	if (!err)
 		err = io->set_split(io->ctx, r->service, 0);
 	record(r, io, "abort", why, NULL);
+	if (!err)
+		candidate_flows(r, io);
 	return err;
 }
 
@@ -407,7 +426,7 @@ static json_t *u64_array(const __u64 *v, int n)
 
 json_t *sluice_policy_to_json(const struct sluice_policy *p)
 {
-	return json_pack("{s:o, s:I, s:I, s:i, s:i, s:I, s:i, s:i, s:I, s:o, s:I}",
+	return json_pack("{s:o, s:I, s:I, s:i, s:i, s:I, s:i, s:i, s:I, s:o, s:I, s:b}",
 			 "steps", u32_array(p->steps, p->nsteps), "bake_ns",
 			 (json_int_t)p->bake_ns, "tick_ns",
 			 (json_int_t)p->tick_ns, "max_error_ratio_ppm",
@@ -420,7 +439,8 @@ json_t *sluice_policy_to_json(const struct sluice_policy *p)
 			 "ramp_ns", (json_int_t)p->ramp_ns, "gates",
 			 u32_array(p->gates, p->ngates),
 			 "inconclusive_timeout_ns",
-			 (json_int_t)p->inconclusive_timeout_ns);
+			 (json_int_t)p->inconclusive_timeout_ns,
+			 "reset_on_rollback", p->reset_on_rollback);
 }
 
 json_t *sluice_rollout_to_json(const struct sluice_rollout *r)
@@ -545,6 +565,8 @@ int sluice_policy_from_json(json_t *p, struct sluice_policy *out)
 	pol.ramp_ns = json_integer_value(json_object_get(p, "ramp_ns"));
 	pol.inconclusive_timeout_ns = json_integer_value(
 		json_object_get(p, "inconclusive_timeout_ns"));
+	pol.reset_on_rollback =
+		json_is_true(json_object_get(p, "reset_on_rollback"));
 	*out = pol;
 	return 0;
 }

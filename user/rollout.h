@@ -63,6 +63,8 @@ struct sluice_rollout_io {
 	/* roles swap: the candidate becomes stable (idempotent) */
 	int (*complete)(void *ctx, const struct sluice_rollout *r);
 	int (*persist)(void *ctx, const struct sluice_rollout *r);
+	/* forget the candidate pool's flow state (NULL: not supported) */
+	int (*forget_candidate)(void *ctx, const struct sluice_rollout *r);
 	/* a decision with its evidence (evidence may be NULL; not consumed) */
 	void (*record)(void *ctx, const struct sluice_rollout *r,
 		       const char *action, const char *reason, json_t *evidence);
