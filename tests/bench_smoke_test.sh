@@ -72,7 +72,7 @@ jq_check "pps: 1 and 2 cores, packets reached the sink for both programs" \
 	 all(.rows[]; (.baseline_mpps|spread) and (.sluice_mpps|spread) and
 	     (.ratio|spread) and .baseline_mpps.min > 0 and
 	     .sluice_mpps.min > 0) and .sluice_forwarded > 0' .cases.pps
-jq_check "control: split, pool publish 16/256, full apply, flow memory" \
+jq_check "control: split, pool publish 16/256, full apply, flow memory, scrape" \
 	"$spread"'.cases.control | (.split_set_us|spread) and
 	 (.split_visible_us|spread) and .split_wrong_packets == 0 and
 	 (.pool_publish_16_us|spread) and (.pool_publish_256_us|spread) and
@@ -81,7 +81,8 @@ jq_check "control: split, pool publish 16/256, full apply, flow memory" \
 	 (.backend_add.extrapolated_all_backends_s|num) and
 	 (.full_apply.total_s|num) and .full_apply.backends > 0 and
 	 .flow_memory.bytes_per_flow > 0 and (.enomem_retries|num) and
-	 (.metrics_scrape|startswith("not yet"))' .cases.control
+	 (.metrics_scrape_1000_backends_us.median|num) and
+	 .metrics_scrape_1000_backends_us.bytes > 1000000' .cases.control
 jq_check "scale: rows per table size, lookups hit, numbers" \
 	"$spread"'.cases.scale | (.rows|length) >= 2 and
 	 all(.rows[]; (.hot_kernel_ns|spread) and (.spread_kernel_ns|spread)
