@@ -355,12 +355,84 @@ static void test_restart_reapplies(void **state)
 	(void)state;
 	sluice_rollout_start(&R, "web", &p, SLUICE_GREEN, &IO, 10 * S);
 	F.split = 777; /* as if the map write had been lost */
-	assert_int_equal(sluice_rollout_resume_after_restart(&R, &IO), 0);
+	assert_int_equal(sluice_rollout_resume_after_restart(&R, &IO, 11 * S),
+			 0);
 	assert_int_equal(F.split, 10000);
 	assert_int_equal(R.step, 0);
-	R.state = SLUICE_RO_PROMOTED;
-	assert_int_equal(sluice_rollout_resume_after_restart(&R, &IO), 0);
-	assert_int_equal(F.split, 1000000);
+}
+
+/* A finished rollout's split is left alone: an operator may own it now. */
+static void test_restart_leaves_finished_alone(void **state)
+{
+	struct sluice_policy p = policy();
+
+	(void)state;
+	sluice_rollout_start(&R, "web", &p, SLUICE_GREEN, &IO, 10 * S);
+	assert_int_equal(sluice_rollout_promote(&R, &IO, 11 * S), 0);
+	assert_true(R.settled);
+	F.split = 123; /* a manual split since */
+	F.completes = 0;
+	assert_int_equal(sluice_rollout_resume_after_restart(&R, &IO, 12 * S),
+			 0);
+	assert_int_equal(F.split, 123);
+	assert_int_equal(F.completes, 0);
+	/* Rolled back but the last map write not known to have happened. */
+	R.state = SLUICE_RO_ROLLED_BACK;
+	R.settled = false;
+	assert_int_equal(sluice_rollout_resume_after_restart(&R, &IO, 13 * S),
+			 0);
+	assert_int_equal(F.split, 0);
+	assert_true(R.settled);
+}
+
+/* Restarted mid-ramp: the split is where the ramp is now. */
+static void test_restart_mid_ramp(void **state)
+{
+	struct sluice_policy p = policy();
+	__u64 t = 1000 * S;
+
+	(void)state;
+	p.ramp_ns = 4 * S;
+	p.failure_limit = 1;
+	sluice_rollout_start(&R, "web", &p, SLUICE_GREEN, &IO, t);
+	traffic(400, 200, 4000, 0);
+	sluice_rollout_tick(&R, &IO, t + S);
+	assert_int_equal(R.state, SLUICE_RO_RAMPING_BACK);
+	F.split = 10000; /* what a naive restart would write */
+	assert_int_equal(sluice_rollout_resume_after_restart(&R, &IO, t + 4 * S),
+			 0);
+	assert_int_equal(F.split, 2500);
+}
+
+/* A backend leaving its pool takes its counts out: start a new window. */
+static void test_counters_backwards_new_window(void **state)
+{
+	struct sluice_policy p = policy();
+	__u64 t = 1000 * S;
+
+	(void)state;
+	p.failure_limit = 1;
+	traffic(1000, 10, 1000, 10);
+	sluice_rollout_start(&R, "web", &p, SLUICE_GREEN, &IO, t);
+	F.snap.flows[SLUICE_GREEN] -= 600; /* a backend removed --now */
+	assert_int_equal(sluice_rollout_tick(&R, &IO, t + S), 0);
+	assert_string_equal(F.last_action, "new window");
+	assert_int_equal(R.state, SLUICE_RO_RUNNING);
+	assert_int_equal(R.step_started_ns, t + S);
+	assert_memory_equal(&R.base, &F.snap, sizeof(F.snap));
+}
+
+/* The wall clock stepping back is no reason to skip a bake. */
+static void test_clock_backwards(void **state)
+{
+	struct sluice_policy p = policy();
+	__u64 t = 1000 * S;
+
+	(void)state;
+	sluice_rollout_start(&R, "web", &p, SLUICE_GREEN, &IO, t);
+	traffic(200, 0, 2000, 0);
+	assert_int_equal(sluice_rollout_tick(&R, &IO, t - S), 0);
+	assert_int_equal(R.step, 0);
 }
 
 static void test_policy_check(void **state)
@@ -415,6 +487,22 @@ static void test_judge_relative(void **state)
 	assert_non_null(strstr(j.reason, "exceeds stable"));
 }
 
+/* Errors are per packet: more than flows must fail, not turn into NaN. */
+static void test_judge_more_errors_than_flows(void **state)
+{
+	struct sluice_policy p = policy();
+	struct sluice_evidence c = { .flows = 300, .errors = 600 };
+	struct sluice_evidence s = { .flows = 300, .errors = 0 };
+	struct sluice_judgement j;
+
+	(void)state;
+	sluice_judge(&p, &c, &s, &j);
+	assert_int_equal(j.verdict, SLUICE_FAILING);
+	p.max_error_ratio_ppm = 0; /* the relative test alone */
+	sluice_judge(&p, &c, &s, &j);
+	assert_int_equal(j.verdict, SLUICE_FAILING);
+}
+
 static void test_judge_latency(void **state)
 {
 	struct sluice_policy p = policy();
@@ -449,6 +537,13 @@ int main(void)
 		cmocka_unit_test_setup(test_pause_resume_abort, reset),
 		cmocka_unit_test_setup(test_persisted_round_trip, reset),
 		cmocka_unit_test_setup(test_restart_reapplies, reset),
+		cmocka_unit_test_setup(test_restart_leaves_finished_alone,
+				       reset),
+		cmocka_unit_test_setup(test_restart_mid_ramp, reset),
+		cmocka_unit_test_setup(test_counters_backwards_new_window,
+				       reset),
+		cmocka_unit_test_setup(test_clock_backwards, reset),
+		cmocka_unit_test(test_judge_more_errors_than_flows),
 		cmocka_unit_test_setup(test_policy_check, reset),
 		cmocka_unit_test(test_wilson),
 		cmocka_unit_test(test_judge_relative),

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "agent.h"
@@ -311,7 +312,8 @@ static json_t *do_start(struct agent *a, const struct sluice_rollout_io *io,
 {
 	struct sluice_service_meta meta;
 	struct sluice_policy p;
-	struct sluice_rollout *r = find(a, svc), tmp;
+	struct sluice_rollout *r = find(a, svc), tmp, old;
+	bool fresh = false;
 	struct sluice_pool *pool;
 	char why[160];
 	__u32 id;
@@ -355,19 +357,29 @@ static json_t *do_start(struct agent *a, const struct sluice_rollout_io *io,
 	if (!r) {
 		if (a->n == MAX_ROLLOUTS)
 			return reply_error("too many rollouts");
-		r = &a->ro[a->n++];
+		r = &a->ro[a->n];
+		fresh = true;
+	} else {
+		old = *r;
 	}
 	/* Fill the slot first: set_split finds the rollout by name. */
 	memset(&tmp, 0, sizeof(tmp));
 	snprintf(tmp.service, sizeof(tmp.service), "%s", svc);
 	tmp.candidate = meta.candidate;
+	tmp.service_created_ns = meta.created_ns;
 	*r = tmp;
+	if (fresh)
+		a->n++;
 	err = sluice_rollout_start(r, svc, &p, meta.candidate, io,
 				   clock_ns(CLOCK_REALTIME));
-	if (err)
+	if (err) {
+		/* Nothing half-started stays behind to be ticked. */
+		if (fresh)
+			a->n--;
+		else
+			*r = old;
 		return reply_error("cannot start: %s", strerror(-err));
-	r->service_created_ns = meta.created_ns;
-	sluice_store_save(r);
+	}
 	a->next_tick[r - a->ro] = clock_ns(CLOCK_MONOTONIC) + p.tick_ns;
 	return reply_rollout(r);
 }
@@ -501,6 +513,43 @@ static void drain_ring(struct agent *a)
 
 /* ---- main loop ----------------------------------------------------------- */
 
+static __u32 map_id(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) ? info.id :
+								       0;
+}
+
+/*
+ * After `sluice down` (and maybe a new `up`) the maps held open are no
+ * longer the data path's: let go, so that they are opened again.
+ */
+static void check_maps_current(struct agent *a)
+{
+	char path[4096];
+	int fd;
+	bool same;
+
+	if (!a->maps_open)
+		return;
+	snprintf(path, sizeof(path), "%s/services", sluice_pin_dir());
+	fd = bpf_obj_get(path);
+	same = fd >= 0 && map_id(fd) == map_id(a->m.services);
+	if (fd >= 0)
+		close(fd);
+	if (same)
+		return;
+	logf_("the data path went down or was replaced: reopening its maps");
+	ring_buffer__free(a->rb);
+	a->rb = NULL;
+	sluice_namer_free(a->namer);
+	a->namer = NULL;
+	sluice_maps_close(&a->m);
+	a->maps_open = false;
+}
+
 static void try_open_maps(struct agent *a)
 {
 	struct sluice_rollout_io io = io_template;
@@ -524,10 +573,13 @@ static void try_open_maps(struct agent *a)
 	}
 	io.ctx = a;
 	for (i = 0; i < a->n; i++) {
-		if (!sluice_rollout_active(&a->ro[i]) &&
-		    a->ro[i].state != SLUICE_RO_PROMOTED)
+		if (sluice_rollout_active(&a->ro[i]) &&
+		    service_gone(a, &a->ro[i])) {
+			end_orphan(a, &a->ro[i]);
 			continue;
-		if (sluice_rollout_resume_after_restart(&a->ro[i], &io))
+		}
+		if (sluice_rollout_resume_after_restart(
+			    &a->ro[i], &io, clock_ns(CLOCK_REALTIME)))
 			logf_("%s: cannot re-apply the split of the persisted "
 			      "state",
 			      a->ro[i].service);
@@ -715,6 +767,7 @@ int cmd_agent(int argc, char **argv)
 		if (poll(&pfd, 1, timeout) > 0)
 			serve_one(&a);
 		pthread_mutex_lock(&a.shared.lock);
+		check_maps_current(&a);
 		try_open_maps(&a);
 		pthread_mutex_unlock(&a.shared.lock);
 		if (!a.maps_open)

@@ -82,11 +82,13 @@ static int precheck(const struct sluice_maps *m, const struct sluice_cfg *cfg,
 
 		if (sluice_service_find(m, s->name, NULL, &meta))
 			fresh++;
-		else if (s->has_split && rollout_owns_split(s->name) &&
-			 meta.split_ppm != s->split_ppm) {
+		else if (rollout_owns_split(s->name) &&
+			 ((s->has_split && meta.split_ppm != s->split_ppm) ||
+			  meta.candidate != s->candidate)) {
 			snprintf(err, len,
-				 "service '%s': a rollout owns its split; "
-				 "leave 'split' out or abort the rollout",
+				 "service '%s': a rollout owns its split and "
+				 "roles; leave 'split' and 'candidate' as they "
+				 "are, or abort the rollout",
 				 s->name);
 			return -EBUSY;
 		}

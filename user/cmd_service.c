@@ -10,6 +10,8 @@
 #include "commands.h"
 #include "parse.h"
 #include "names.h"
+#include "rollout.h"
+#include "store.h"
 #include "state.h"
 
 static const struct cli_cmd service_cmd = {
@@ -170,10 +172,22 @@ static int service_del(int argc, char **argv)
 	err = sluice_service_find(&m, argv[1], &id, NULL);
 	if (!err)
 		err = sluice_service_destroy(&m, id);
-	if (err)
+	if (err) {
 		rc = cli_state_error(&service_cmd, err, what);
-	else
+	} else {
+		struct sluice_rollout r;
+
+		/* Its rollout ends with it (the agent notices as well). */
+		if (!sluice_store_load(argv[1], &r) && sluice_rollout_active(&r)) {
+			r.state = SLUICE_RO_ABORTED;
+			r.settled = true;
+			snprintf(r.reason, sizeof(r.reason),
+				 "service '%s' was deleted during the rollout",
+				 argv[1]);
+			sluice_store_save(&r);
+		}
 		printf("service %s deleted\n", argv[1]);
+	}
 	cli_close(&m, lock);
 	return rc;
 }

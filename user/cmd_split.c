@@ -60,10 +60,20 @@ static int rollout_guard(const struct cli_cmd *c, const char *svc, bool force)
 			"reason", "aborted by a manual change (--force)");
 	err = sluice_ctl_call(sluice_socket_path(), req, &resp);
 	json_decref(req);
-	json_decref(resp);
-	if (!err)
-		return EXIT_OK;
+	if (!err) {
+		bool done = json_is_true(json_object_get(resp, "ok"));
+		const char *e = json_string_value(json_object_get(resp, "error"));
+
+		/* The agent listened but did not abort: nothing changes. */
+		if (!done)
+			err = cli_fail(c, "the agent did not abort the rollout: %s",
+				       e ? e : "no reason given");
+		json_decref(resp);
+		return done ? EXIT_OK : err;
+	}
 	r.state = SLUICE_RO_ABORTED;
+	/* The manual split that follows is the last word on the split. */
+	r.settled = true;
 	snprintf(r.reason, sizeof(r.reason),
 		 "aborted by a manual change (--force)");
 	err = sluice_store_save(&r);

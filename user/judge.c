@@ -12,6 +12,8 @@ double sluice_wilson_lower(__u64 k, __u64 n, double z)
 
 	if (!n)
 		return 0;
+	if (k > n)
+		k = n;
 	p = (double)k / (double)n;
 	z2 = z * z;
 	centre = p + z2 / (2.0 * n);
@@ -31,9 +33,16 @@ const char *sluice_verdict_name(enum sluice_verdict v)
 	}
 }
 
+/*
+ * Errors are counted per packet (every RST, every ICMP error), so a
+ * flow can carry more than one: a ratio is capped at 1, which keeps the
+ * statistics defined and judges "more errors than flows" as all-failing.
+ */
 static double ratio(__u64 k, __u64 n)
 {
-	return n ? (double)k / (double)n : 0;
+	if (!n)
+		return 0;
+	return k >= n ? 1.0 : (double)k / (double)n;
 }
 
 void sluice_judge(const struct sluice_policy *p,
@@ -80,7 +89,7 @@ void sluice_judge(const struct sluice_policy *p,
 			  ps * (1 - ps) / stable->flows);
 		out->z = se > 0 ? (pc - ps - inc) / se : 0;
 		if ((se > 0 && out->z > SLUICE_JUDGE_Z) ||
-		    (se == 0 && pc - ps > inc)) {
+		    (!(se > 0) && pc - ps > inc)) {
 			out->verdict = SLUICE_FAILING;
 			snprintf(out->reason, sizeof(out->reason),
 				 "candidate error ratio %.2f%% exceeds stable's "

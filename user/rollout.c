@@ -44,6 +44,33 @@ __u32 sluice_rollout_split(const struct sluice_rollout *r)
 	}
 }
 
+/* Time since `since`; a clock stepped backwards counts as no time. */
+static __u64 elapsed(__u64 now, __u64 since)
+{
+	return now > since ? now - since : 0;
+}
+
+/*
+ * Counters only grow, unless a backend left its pool (its counts leave
+ * the sums): then the window's differences are meaningless.
+ */
+static bool went_backwards(const struct sluice_snapshot *now,
+			   const struct sluice_snapshot *base)
+{
+	int c, i;
+
+	for (c = 0; c < SLUICE_COLOURS; c++) {
+		if (now->flows[c] < base->flows[c] ||
+		    now->errors[c] < base->errors[c])
+			return true;
+		for (i = 0; i < SLUICE_HIST_BUCKETS; i++)
+			if (now->first_byte_hist[c][i] <
+			    base->first_byte_hist[c][i])
+				return true;
+	}
+	return false;
+}
+
 static bool is_gate(const struct sluice_rollout *r)
 {
 	int i;
@@ -132,6 +159,7 @@ static int complete(struct sluice_rollout *r,
 	if (err)
 		return err;
 	r->state = SLUICE_RO_PROMOTED;
+	r->settled = true;
 	snprintf(r->reason, sizeof(r->reason), "%s", why);
 	err = io->persist(io->ctx, r);
 	record(r, io, "complete", why, NULL);
@@ -173,35 +201,18 @@ int sluice_rollout_start(struct sluice_rollout *r, const char *svc,
 			 const struct sluice_policy *p, __u8 candidate,
 			 const struct sluice_rollout_io *io, __u64 now)
 {
+	__u64 created = r->service_created_ns;
+
 	if (!p->nsteps || p->nsteps > SLUICE_MAX_STEPS)
 		return -EINVAL;
 	memset(r, 0, sizeof(*r));
+	r->service_created_ns = created;
 	snprintf(r->service, sizeof(r->service), "%s", svc);
 	r->policy = *p;
 	r->candidate = candidate;
 	r->started_ns = now;
 	r->state = SLUICE_RO_RUNNING;
 	return enter_step(r, io, 0, now, NULL);
-}
-
-int sluice_rollout_resume_after_restart(struct sluice_rollout *r,
-					const struct sluice_rollout_io *io)
-{
-	switch (r->state) {
-	case SLUICE_RO_PROMOTED:
-		/* set_split and complete are idempotent */
-		if (io->set_split(io->ctx, r->service, SLUICE_PPM))
-			return -EIO;
-		return io->complete(io->ctx, r);
-	case SLUICE_RO_RUNNING:
-		if (r->policy.steps[r->step] >= SLUICE_PPM)
-			return complete(r, io, "reached 100%");
-		return io->set_split(io->ctx, r->service,
-				     sluice_rollout_split(r));
-	default:
-		return io->set_split(io->ctx, r->service,
-				     sluice_rollout_split(r));
-	}
 }
 
 /* After the split went to 0: drain (default) or reset the candidate's flows. */
@@ -214,6 +225,39 @@ static void candidate_flows(struct sluice_rollout *r,
 		       "the candidate's flows were forgotten: their next "
 		       "packets go to the stable pool",
 		       NULL);
+}
+
+static int ramp_tick(struct sluice_rollout *r,
+		     const struct sluice_rollout_io *io, __u64 now);
+
+int sluice_rollout_resume_after_restart(struct sluice_rollout *r,
+					const struct sluice_rollout_io *io,
+					__u64 now)
+{
+	switch (r->state) {
+	case SLUICE_RO_RUNNING:
+		if (r->policy.steps[r->step] >= SLUICE_PPM)
+			return complete(r, io, "reached 100%");
+		return io->set_split(io->ctx, r->service,
+				     sluice_rollout_split(r));
+	case SLUICE_RO_PAUSED:
+	case SLUICE_RO_GATE:
+		return io->set_split(io->ctx, r->service,
+				     sluice_rollout_split(r));
+	case SLUICE_RO_RAMPING_BACK:
+		/* Where the ramp is now, not where it started. */
+		return ramp_tick(r, io, now);
+	default:
+		/* Finished: redo the last map write only if it may be lost. */
+		if (r->settled)
+			return 0;
+		if (r->state == SLUICE_RO_PROMOTED)
+			return complete(r, io, r->reason);
+		if (io->set_split(io->ctx, r->service, 0))
+			return -EIO;
+		r->settled = true;
+		return io->persist(io->ctx, r);
+	}
 }
 
 static int roll_back(struct sluice_rollout *r,
@@ -236,15 +280,18 @@ static int roll_back(struct sluice_rollout *r,
 	if (!err)
 		err = io->set_split(io->ctx, r->service, 0);
 	record(r, io, "rollback", why, evidence);
-	if (!err)
+	if (!err) {
 		candidate_flows(r, io);
+		r->settled = true;
+		err = io->persist(io->ctx, r);
+	}
 	return err;
 }
 
 static int ramp_tick(struct sluice_rollout *r,
 		     const struct sluice_rollout_io *io, __u64 now)
 {
-	__u64 done = now - r->ramp_started_ns;
+	__u64 done = elapsed(now, r->ramp_started_ns);
 	__u32 ppm;
 
 	if (done >= r->policy.ramp_ns) {
@@ -255,7 +302,8 @@ static int ramp_tick(struct sluice_rollout *r,
 		if (io->set_split(io->ctx, r->service, 0))
 			return -EIO;
 		candidate_flows(r, io);
-		return 0;
+		r->settled = true;
+		return io->persist(io->ctx, r);
 	}
 	ppm = (__u32)((double)r->ramp_from_ppm *
 		      (1.0 - (double)done / (double)r->policy.ramp_ns));
@@ -278,6 +326,14 @@ int sluice_rollout_tick(struct sluice_rollout *r,
 	err = io->snapshot(io->ctx, r->service, &snap);
 	if (err)
 		return err;
+	if (went_backwards(&snap, &r->base)) {
+		r->base = snap;
+		r->step_started_ns = now;
+		r->failures = 0;
+		record(r, io, "new window",
+		       "a backend left a pool: the evidence starts over", NULL);
+		return io->persist(io->ctx, r);
+	}
 	window(r, &snap, &cand, &stable);
 	sluice_judge(&r->policy, &cand, &stable, &j);
 	ev = sluice_evidence_json(&cand, &stable, &j);
@@ -305,7 +361,7 @@ int sluice_rollout_tick(struct sluice_rollout *r,
 			err = io->persist(io->ctx, r);
 		}
 		if (r->policy.inconclusive_timeout_ns &&
-		    now - r->step_started_ns >=
+		    elapsed(now, r->step_started_ns) >=
 			    r->policy.inconclusive_timeout_ns) {
 			r->state = SLUICE_RO_PAUSED;
 			snprintf(r->reason, sizeof(r->reason),
@@ -319,7 +375,7 @@ int sluice_rollout_tick(struct sluice_rollout *r,
 			r->failures = 0;
 			err = io->persist(io->ctx, r);
 		}
-		if (now - r->step_started_ns < r->policy.bake_ns)
+		if (elapsed(now, r->step_started_ns) < r->policy.bake_ns)
 			break;
 		if (is_gate(r)) {
 			r->state = SLUICE_RO_GATE;
@@ -397,8 +453,11 @@ int sluice_rollout_abort(struct sluice_rollout *r,
 	if (!err)
 		err = io->set_split(io->ctx, r->service, 0);
 	record(r, io, "abort", why, NULL);
-	if (!err)
+	if (!err) {
 		candidate_flows(r, io);
+		r->settled = true;
+		err = io->persist(io->ctx, r);
+	}
 	return err;
 }
 
@@ -466,6 +525,7 @@ json_t *sluice_rollout_to_json(const struct sluice_rollout *r)
 		      "ramp_started_ns", (json_int_t)r->ramp_started_ns,
 		      "ramp_from_ppm", r->ramp_from_ppm, "reason", r->reason);
 	json_object_set_new(o, "candidate", json_integer(r->candidate));
+	json_object_set_new(o, "settled", json_boolean(r->settled));
 	json_object_set_new(o, "service_created_ns",
 			    json_integer((json_int_t)r->service_created_ns));
 	json_object_set_new(o, "policy", pol);
@@ -588,6 +648,7 @@ int sluice_rollout_from_json(json_t *o, struct sluice_rollout *r)
 		json_object_get(o, "state_code"));
 	r->step = (int)json_integer_value(json_object_get(o, "step"));
 	r->candidate = json_integer_value(json_object_get(o, "candidate")) & 1;
+	r->settled = json_is_true(json_object_get(o, "settled"));
 	r->service_created_ns =
 		json_integer_value(json_object_get(o, "service_created_ns"));
 	r->started_ns = json_integer_value(json_object_get(o, "started_ns"));

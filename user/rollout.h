@@ -53,6 +53,11 @@ struct sluice_rollout {
 	__u32 ramp_from_ppm;
 	struct sluice_snapshot base; /* counters when the window began */
 	char reason[320]; /* why it paused, failed or stopped */
+	/*
+	 * A finished rollout's last map write happened: a restart leaves
+	 * the split alone (an operator may have changed it since).
+	 */
+	bool settled;
 };
 
 struct sluice_rollout_io {
@@ -79,7 +84,8 @@ int sluice_rollout_start(struct sluice_rollout *r, const char *svc,
 			 const struct sluice_rollout_io *io, __u64 now);
 /* After a restart: re-apply what the persisted state says is in force. */
 int sluice_rollout_resume_after_restart(struct sluice_rollout *r,
-					const struct sluice_rollout_io *io);
+					const struct sluice_rollout_io *io,
+					__u64 now);
 int sluice_rollout_tick(struct sluice_rollout *r,
 			const struct sluice_rollout_io *io, __u64 now);
 /* Human commands; -EINVAL when not allowed in the current state. */
