@@ -84,6 +84,12 @@ int cli_open(const struct cli_cmd *c, struct sluice_maps *m, bool change,
 					 "sluice is not up (nothing pinned at "
 					 "%s); run 'sluice up --iface IF'",
 					 sluice_pin_dir());
+		if (err == -EPROTO)
+			return cli_fail(c,
+					"the maps pinned in %s are from another "
+					"version of sluice: run 'sluice down' "
+					"and 'sluice up' with this one",
+					sluice_pin_dir());
 		return cli_fail(c, "cannot open pinned maps in %s: %s",
 				sluice_pin_dir(), strerror(-err));
 	}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -14,12 +15,20 @@
 
 #include "pins.h"
 
-#define PIN(n) { #n, offsetof(struct sluice_maps, n) }
+#define PIN(n, k, v) { #n, offsetof(struct sluice_maps, n), k, v }
 const struct sluice_map_pin sluice_map_pins[] = {
-	PIN(services),	    PIN(service_meta),	PIN(config),
-	PIN(pools),	    PIN(segments),	PIN(flows),
-	PIN(nat),	    PIN(backend_stats), PIN(service_stats),
-	PIN(global_stats),  PIN(events),
+	PIN(services, sizeof(struct sluice_service_key),
+	    sizeof(struct sluice_service)),
+	PIN(service_meta, 4, sizeof(struct sluice_service_meta)),
+	PIN(config, 4, sizeof(struct sluice_config)),
+	PIN(pools, 4, 4),
+	PIN(segments, sizeof(struct sluice_segment_key), 1),
+	PIN(flows, sizeof(struct sluice_flow_key), sizeof(struct sluice_flow)),
+	PIN(nat, sizeof(struct sluice_flow_key), sizeof(struct sluice_nat)),
+	PIN(backend_stats, 4, sizeof(struct sluice_backend_stats)),
+	PIN(service_stats, 4, sizeof(struct sluice_service_stats)),
+	PIN(global_stats, 4, sizeof(struct sluice_global_stats)),
+	PIN(events, 0, 0),
 };
 const size_t sluice_map_pins_n =
 	sizeof(sluice_map_pins) / sizeof(sluice_map_pins[0]);
@@ -82,6 +91,16 @@ void sluice_unlock(int fd)
 		close(fd);
 }
 
+static bool pin_matches(int fd, const struct sluice_map_pin *p)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return false;
+	return info.key_size == p->key_size && info.value_size == p->value_size;
+}
+
 int sluice_maps_open(struct sluice_maps *m)
 {
 	char path[PATH_MAX];
@@ -101,6 +120,14 @@ int sluice_maps_open(struct sluice_maps *m)
 			return err;
 		}
 		*(int *)((char *)m + sluice_map_pins[i].off) = fd;
+		/*
+		 * Pins outlive binaries: maps left by another version of
+		 * sluice would be read with the wrong sizes.
+		 */
+		if (!pin_matches(fd, &sluice_map_pins[i])) {
+			sluice_maps_close(m);
+			return -EPROTO;
+		}
 	}
 	return 0;
 }

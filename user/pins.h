@@ -17,6 +17,7 @@
 struct sluice_map_pin {
 	const char *name; /* map name in the object, and its pin name */
 	size_t off; /* offset of its fd in struct sluice_maps */
+	__u32 key_size, value_size; /* as this build's ABI says */
 };
 
 extern const struct sluice_map_pin sluice_map_pins[];
