@@ -96,3 +96,57 @@ bench: all
 
 clean:
 	$(Q)rm -rf $(B) deps-stamp
+
+# The long packet fuzz of the data path: FUZZ_FRAMES (default 10000000),
+# FUZZ_SEED (default from the clock, printed first), FUZZ_OUT, FUZZ_STRICT;
+# see tools/fuzz_datapath.c. `make test` runs a short fixed-seed pass. The
+# engine lives in the test file the tool #includes: rebuild on its change.
+.PHONY: fuzz
+$(B)/tools/fuzz_datapath: tests/fuzz_datapath_test.c $(TEST_HDRS) tests/pkt.c
+fuzz: all
+	$(Q)$(B)/tools/fuzz_datapath
+
+# Sanitized builds with clang (neither links build/libsluice.a): libFuzzer
+# harnesses tests/fuzz/NAME.c -> build/fuzz/NAME (`make fuzz-targets`,
+# `make fuzz-long` runs each for FUZZ_SECONDS, default 600), and ASan +
+# UBSan unit tests and CLI in build/asan/ (`make asan`).
+SAN_CC ?= clang
+SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE \
+	-Wall -Wextra -Werror -Iinclude -Iuser -I$(B) -Itests
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/*.c))
+FUZZ_BINS := $(addprefix $(B)/fuzz/,$(FUZZ_NAMES))
+FUZZ_SECONDS ?= 600
+ASAN_TESTS := parse_test maglev_test config_test rollout_test top_model_test
+ASAN_BINS := $(B)/asan/sluice $(addprefix $(B)/asan/tests/,$(ASAN_TESTS))
+
+.PHONY: fuzz-targets fuzz-long asan
+$(B)/fuzz/obj/%.o: user/%.c $(USER_HDRS) $(SKELS) deps-stamp
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D) && $(SAN_CC) $(SAN_CFLAGS) $(SAN_FLAGS) \
+		-fsanitize=fuzzer-no-link -c $< -o $@
+$(B)/fuzz/libsluice.a: $(patsubst user/%.c,$(B)/fuzz/obj/%.o,$(LIB_SRCS))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(FUZZ_BINS): $(B)/fuzz/%: tests/fuzz/%.c $(B)/fuzz/libsluice.a
+	$(call msg,FUZZ-LD,$@)
+	$(Q)$(SAN_CC) $(SAN_CFLAGS) $(SAN_FLAGS) -fsanitize=fuzzer $< \
+		$(B)/fuzz/libsluice.a -o $@ $(LIBS)
+fuzz-targets: deps-stamp $(FUZZ_BINS)
+fuzz-long: fuzz-targets
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=-1 tests/fuzz_harness_test.sh
+
+$(B)/asan/user/%.o: user/%.c $(USER_HDRS) $(SKELS) deps-stamp
+	$(call msg,ASAN-CC,$@)
+	$(Q)mkdir -p $(@D) && $(SAN_CC) $(SAN_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+$(B)/asan/libsluice.a: $(patsubst user/%.c,$(B)/asan/user/%.o,$(LIB_SRCS))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(B)/asan/sluice: $(B)/asan/user/main.o $(B)/asan/libsluice.a
+	$(call msg,ASAN-LD,$@)
+	$(Q)$(SAN_CC) $(SAN_FLAGS) $^ -o $@ $(LIBS)
+$(B)/asan/tests/%: tests/%.c $(TEST_HDRS) $(B)/asan/libsluice.a
+	$(call msg,ASAN-CC,$@)
+	$(Q)mkdir -p $(@D) && $(SAN_CC) $(SAN_CFLAGS) $(SAN_FLAGS) $< \
+		$(B)/asan/libsluice.a -o $@ $(LIBS) -lcmocka -lm
+asan: deps-stamp $(ASAN_BINS)

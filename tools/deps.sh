@@ -5,6 +5,7 @@ set -e
 PKGS="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev
 libjansson-dev libyaml-dev iproute2 ethtool pkg-config make gcc jq
 util-linux libmicrohttpd-dev prometheus curl libncurses-dev tmux"
+PKGS="$PKGS libclang-rt-14-dev valgrind"
 # tests/report_test.sh renders the rollout report in a headless browser
 # (its text needs a font) and checks the screenshot with python3's stdlib.
 PKGS="$PKGS chromium fonts-dejavu-core python3"

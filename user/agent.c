@@ -164,6 +164,8 @@ static int set_split(void *ctx, const char *svc, __u32 ppm)
 
 	if (!a->maps_open || !r)
 		return -ENODEV;
+	if (ppm > SLUICE_PPM)
+		return -ERANGE;
 	lock = sluice_lock();
 	if (lock < 0)
 		return lock;

@@ -633,6 +633,7 @@ int sluice_policy_from_json(json_t *p, struct sluice_policy *out)
 
 int sluice_rollout_from_json(json_t *o, struct sluice_rollout *r)
 {
+	char why[160];
 	json_t *p = json_object_get(o, "policy"), *b = json_object_get(o, "base");
 	const char *svc = json_string_value(json_object_get(o, "service"));
 	const char *reason = json_string_value(json_object_get(o, "reason"));
@@ -670,8 +671,10 @@ int sluice_rollout_from_json(json_t *o, struct sluice_rollout *r)
 		     r->base.first_byte_hist[1], SLUICE_HIST_BUCKETS))
 		return -EINVAL;
 	n = r->policy.nsteps;
-	if (!n || r->step < 0 || r->step >= n ||
-	    r->state > SLUICE_RO_ABORTED || !r->policy.tick_ns)
+	/* A state file is input too: what it says must make sense. */
+	if (sluice_policy_check(&r->policy, why, sizeof(why)) || !n ||
+	    r->step < 0 || r->step >= n || r->state > SLUICE_RO_ABORTED ||
+	    r->ramp_from_ppm > SLUICE_PPM)
 		return -EINVAL;
 	return 0;
 }
