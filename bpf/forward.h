@@ -67,16 +67,20 @@ static __always_inline int want_sample(void)
 	       bpf_get_prandom_u32() % cfg->sample_every == 0;
 }
 
+#define NEW_FLOW_SAME (-2) /* a retransmitted SYN: the decision stands */
+
 /*
  * Choose colour and backend for a flow without state, record it in
  * both directions (nat), and count it. Returns PARSE_OK with *nf filled,
- * or a verdict.
+ * NEW_FLOW_SAME when `old` (the state a bare SYN found) already says the
+ * same, or a verdict.
  */
 static __always_inline int new_flow(struct pkt *p,
 				    const struct sluice_service *svc,
 				    struct sluice_service_stats *ss,
 				    struct sluice_flow *nf, __u64 now,
-				    __u32 payload, const struct flow_view *fv)
+				    __u32 payload, const struct flow_view *fv,
+				    const struct sluice_flow *old)
 {
 	struct sluice_backend_stats *bs;
 	struct sluice_backend *be;
@@ -100,8 +104,10 @@ static __always_inline int new_flow(struct pkt *p,
 
 	pool = pool_of(svc->id, colour);
 	if (!pool || !pool->active) {
-		if (ss)
+		if (ss) {
 			ss->drops[SLUICE_DROP_EMPTY_POOL]++;
+			ss->empty_pool[colour]++;
+		}
 		emit(SLUICE_EV_DROP, SLUICE_DROP_EMPTY_POOL, svc->id,
 		     SLUICE_NO_BACKEND, colour, 0, fv);
 		return XDP_DROP;
@@ -109,6 +115,9 @@ static __always_inline int new_flow(struct pkt *p,
 	h = sluice_hash6(svc->hash_seed ^ SLUICE_BACKEND_SEED_XOR, w, w4, w5);
 	slot = pool->table[sluice_hash_to_slot(h, SLUICE_TABLE_SIZE)];
 	be = &pool->backends[slot & (SLUICE_MAX_BACKENDS_PER_POOL - 1)];
+	/* Counted once per connection, timed from its first SYN. */
+	if (old && old->backend_id == be->id && old->colour == colour)
+		return NEW_FLOW_SAME;
 
 	__builtin_memcpy(nf->backend, be->addr, 16);
 	nf->backend_port = be->port;
@@ -182,6 +191,7 @@ static __attribute__((noinline)) int steer(struct xdp_md *ctx, struct pkt *p,
 	struct sluice_service_stats *ss = service_stats_of(svc->id);
 	struct sluice_backend_stats *bs;
 	struct sluice_flow *fl, nf;
+	const struct sluice_flow *old;
 	struct sluice_nexthop *nh;
 	struct flow_view fv = {
 		.client = p->key.src,
@@ -205,16 +215,21 @@ static __attribute__((noinline)) int steer(struct xdp_md *ctx, struct pkt *p,
 	 * stale state never overrides the split. A retransmitted SYN gets
 	 * the same decision unless the split moved in between.
 	 */
-	if (p->proto == IPPROTO_TCP &&
-	    (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN)
+	fl = bpf_map_lookup_elem(&flows, &p->key);
+	old = NULL;
+	if (fl && p->proto == IPPROTO_TCP &&
+	    (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
+		old = fl;
 		fl = NULL;
-	else
-		fl = bpf_map_lookup_elem(&flows, &p->key);
+	}
 	if (!fl) {
-		rc = new_flow(p, svc, ss, &nf, now, payload, &fv);
-		if (rc != PARSE_OK)
+		rc = new_flow(p, svc, ss, &nf, now, payload, &fv, old);
+		if (rc == NEW_FLOW_SAME)
+			fl = (struct sluice_flow *)old;
+		else if (rc != PARSE_OK)
 			return rc;
-		fl = &nf;
+		else
+			fl = &nf;
 	} else if (payload && !(fl->flags & SLUICE_FLOW_F_CLIENT_DATA)) {
 		fl->flags |= SLUICE_FLOW_F_CLIENT_DATA;
 		if (nat)

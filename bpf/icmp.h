@@ -31,7 +31,9 @@ static __always_inline int icmp_is_error(void *data, void *end,
 {
 	__u8 *type = ptr_at(data, p->l4_off);
 
-	if ((void *)(type + ICMP_ERR_HDR) > end)
+	/* Within the IP packet, not just the frame (trailing padding). */
+	if ((void *)(type + ICMP_ERR_HDR) > end ||
+	    p->l4_off + ICMP_ERR_HDR > p->l4_end)
 		return -1;
 	if (p->v6)
 		return *type == ICMPV6_DEST_UNREACH ||
@@ -50,7 +52,8 @@ static __always_inline int parse_inner(void *data, void *end,
 	if (p->v6) {
 		struct ipv6hdr *ip6 = ptr_at(data, off);
 
-		if ((void *)(ip6 + 1) > end)
+		if ((void *)(ip6 + 1) > end ||
+		    off + sizeof(*ip6) > p->l4_end)
 			return SLUICE_PASS_TRUNCATED;
 		if (ip6->version != 6)
 			return SLUICE_PASS_MALFORMED;
@@ -61,7 +64,7 @@ static __always_inline int parse_inner(void *data, void *end,
 	} else {
 		struct iphdr *ip = ptr_at(data, off);
 
-		if ((void *)(ip + 1) > end)
+		if ((void *)(ip + 1) > end || off + sizeof(*ip) > p->l4_end)
 			return SLUICE_PASS_TRUNCATED;
 		if (ip->version != 4 || ip->ihl < 5)
 			return SLUICE_PASS_MALFORMED;
@@ -73,7 +76,7 @@ static __always_inline int parse_inner(void *data, void *end,
 	if (in->key.proto != IPPROTO_TCP && in->key.proto != IPPROTO_UDP)
 		return SLUICE_PASS_ICMP_NO_FLOW;
 	ports = ptr_at(data, off);
-	if ((void *)(ports + 2) > end)
+	if ((void *)(ports + 2) > end || off + 4 > p->l4_end)
 		return SLUICE_PASS_TRUNCATED;
 	in->l4_off = off;
 	in->key.sport = ports[0];
@@ -194,6 +197,9 @@ static __attribute__((noinline)) int handle_icmp(struct xdp_md *ctx,
 		fl = bpf_map_lookup_elem(&flows, &fk);
 		if (!fl)
 			return pass(SLUICE_PASS_ICMP_NO_FLOW);
+		/* Passed for the TTL (nat): the stack's, so not counted. */
+		if (svc->mode == SLUICE_MODE_NAT && ttl_expiring(data, end, p))
+			return pass(SLUICE_PASS_TTL);
 		g = global();
 		if (g)
 			g->icmp_forwarded++;
@@ -211,8 +217,6 @@ static __attribute__((noinline)) int handle_icmp(struct xdp_md *ctx,
 		if (svc->mode != SLUICE_MODE_NAT)
 			return xmit(ctx, p, addr, 0, bs, NULL, &fv, svc_id,
 				    backend_id, colour, NULL, 0);
-		if (ttl_expiring(data, end, p))
-			return pass(SLUICE_PASS_TTL);
 		if (rewrite_icmp(data, end, p, &in, 1, addr, port))
 			return XDP_ABORTED;
 		return xmit(ctx, p, addr, 1, bs, NULL, &fv, svc_id, backend_id,
@@ -239,13 +243,14 @@ static __attribute__((noinline)) int handle_icmp(struct xdp_md *ctx,
 	fv.client_port = in.key.sport;
 	fv.vip_port = port;
 	fv.proto = in.key.proto;
+	/* Passed for the TTL: the stack's to answer, not counted here. */
+	if (ttl_expiring(data, end, p))
+		return pass(SLUICE_PASS_TTL);
 	bs = backend_stats_of(backend_id);
 	if (bs)
 		bs->errors[SLUICE_ERR_ICMP]++;
 	emit(SLUICE_EV_ERROR, SLUICE_ERR_ICMP, svc_id, backend_id, colour, 0,
 	     &fv);
-	if (ttl_expiring(data, end, p))
-		return pass(SLUICE_PASS_TTL);
 	if (rewrite_icmp(data, end, p, &in, 0, addr, port))
 		return XDP_ABORTED;
 	return xmit(ctx, p, p->key.dst, 1, bs, NULL, &fv, svc_id, backend_id,

@@ -145,6 +145,13 @@ struct ipv6_opt_hdr_min {
 	__be16 frag_off; /* fragment header only */
 };
 
+static __always_inline int addr_is_v4mapped(const void *addr)
+{
+	const __u32 *w = addr;
+
+	return !(w[0] | w[1]) && w[2] == bpf_htonl(0xffff);
+}
+
 static __always_inline int parse_ipv6(void *data, void *end, struct pkt *p)
 {
 	struct ipv6hdr *ip6 = data + p->l3_off;
@@ -156,6 +163,13 @@ static __always_inline int parse_ipv6(void *data, void *end, struct pkt *p)
 	if ((void *)(ip6 + 1) > end)
 		return SLUICE_PASS_TRUNCATED;
 	if (ip6->version != 6)
+		return SLUICE_PASS_MALFORMED;
+	/*
+	 * IPv4 state is keyed by v4-mapped addresses: an IPv6 packet
+	 * spelling one (::ffff:0:0/96, either side) would match it. Linux
+	 * drops such packets as well; leave them to it.
+	 */
+	if (addr_is_v4mapped(&ip6->saddr) || addr_is_v4mapped(&ip6->daddr))
 		return SLUICE_PASS_MALFORMED;
 	plen = bpf_ntohs(ip6->payload_len);
 	if ((void *)(ip6 + 1) + plen > end)

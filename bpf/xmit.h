@@ -131,7 +131,12 @@ static __always_inline int xmit(struct xdp_md *ctx, struct pkt *p,
 
 	if ((void *)(eth + 1) > end)
 		return XDP_ABORTED;
-	if (nh && nh->expires_ns > now) {
+	/*
+	 * The cache answers only for packets that fit the egress MTU it
+	 * recorded; a bigger one asks the fib, which says frag-needed.
+	 */
+	if (nh && nh->expires_ns > now &&
+	    p->l4_end - p->l3_off <= nh->mtu) {
 		if (route)
 			decrement_ttl(data, end, p);
 		__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
@@ -166,9 +171,17 @@ static __always_inline int xmit(struct xdp_md *ctx, struct pkt *p,
 	switch (rc) {
 	case BPF_FIB_LKUP_RET_SUCCESS:
 		if (nh) {
+			/*
+			 * Another CPU may read it meanwhile: invalid while
+			 * being written, valid only once whole.
+			 */
+			nh->expires_ns = 0;
+			asm volatile("" ::: "memory");
 			nh->ifindex = fib.ifindex;
 			__builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
 			__builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);
+			nh->mtu = fib.mtu_result;
+			asm volatile("" ::: "memory");
 			nh->expires_ns = now + SLUICE_NEXTHOP_TTL_NS;
 		}
 		if (route)

@@ -206,6 +206,8 @@ struct sluice_nexthop {
 	__u32 ifindex;
 	__u8 dmac[6];
 	__u8 smac[6];
+	__u32 mtu; /* the egress MTU the fib reported: bigger goes to the fib */
+	__u32 pad;
 };
 
 #define SLUICE_NEXTHOP_TTL_NS 1000000000ull
@@ -265,6 +267,8 @@ struct sluice_service_stats {
 	__u64 segment_flows; /* new flows whose colour a segment pinned */
 	__u64 flow_misses; /* non-SYN TCP with no flow state: re-hashed */
 	__u64 drops[SLUICE_DROP_MAX];
+	/* new flows dropped for want of a backend, by the colour chosen */
+	__u64 empty_pool[SLUICE_COLOURS];
 };
 
 struct sluice_global_stats {

@@ -81,6 +81,9 @@ static const struct fixture fixtures[] = {
 	  { CLIENT_L2, .next_ext = 6, .ext = { 0, 60, 60, 60, 60, 60 },
 	    SYN6, .dst = VIP6, .dport = 80 }, FROM_CLIENT, XDP_PASS, false,
 	  {}, SLUICE_PASS_EXT_HDRS },
+	{ "IPv6 to an IPv4-mapped VIP (::ffff:a.b.c.d): malformed, untouched",
+	  { CLIENT_L2, SYN6, .dst = "::ffff:" VIP4, .dport = 80 },
+	  FROM_CLIENT, XDP_PASS, false, {}, SLUICE_PASS_MALFORMED },
 	{ "IPv4 UDP with a zero checksum: rewritten, checksum stays zero",
 	  { CLIENT_L2, .src = CLIENT4, .dst = VIP4, .proto = IPPROTO_UDP,
 	    .sport = 40053, .dport = 53, .udp_zero_csum = true,
@@ -199,6 +202,24 @@ static void test_syn_counts(void **state)
 	assert_int_equal(s.flow_misses, 0);
 }
 
+/* A retransmitted SYN (same decision) is one new flow, not three. */
+static void test_syn_retransmit_counts_once(void **state)
+{
+	struct pkt_spec in = tcp4(0x02), want = to_backend(in, BLUE4, 8080,
+							  mac_blue1);
+	int i;
+
+	(void)state;
+	for (i = 0; i < 3; i++)
+		expect_frame(&in, E.cli_ifindex, XDP_REDIRECT, &want);
+	assert_int_equal(service_stats(SVC_NAT4).new_flows[SLUICE_BLUE], 1);
+	assert_int_equal(service_stats(SVC_NAT4).packets, 3);
+	assert_int_equal(backend_stats(SVC_NAT4, SLUICE_BLUE, 0).new_flows,
+			 1);
+	assert_int_equal(backend_stats(SVC_NAT4, SLUICE_BLUE, 0).fwd_packets,
+			 3);
+}
+
 static void test_established_flow(void **state)
 {
 	struct pkt_spec syn = tcp4(0x02), ack = tcp4(0x10);
@@ -278,6 +299,33 @@ static void test_nexthop_cache(void **state)
 	assert_int_equal(system("ip neigh replace " BLUE4 " lladdr " MAC_BLUE1
 				" dev be0 nud permanent"),
 			 0);
+}
+
+/*
+ * An established flow's cached next hop does not bypass the MTU: a
+ * packet bigger than the egress device's goes to the fib, which says
+ * frag-needed, and the stack answers it (dsr: the frame is untouched).
+ */
+static void test_nexthop_cache_mtu(void **state)
+{
+	struct pkt_spec syn = { CLIENT_L2, SYN4, .dst = "198.18.0.11",
+				.dport = 80 };
+	struct pkt_spec w = { .smac = M_BE0, .dmac = M_BLUE1, SYN4,
+			      .dst = "198.18.0.11", .dport = 80 };
+	struct pkt_spec ack = syn, wack = w, big;
+
+	(void)state;
+	ack.tcp_flags = wack.tcp_flags = 0x10;
+	expect_frame(&syn, E.cli_ifindex, XDP_REDIRECT, &w);
+	/* this one fills the cache... */
+	expect_frame(&ack, E.cli_ifindex, XDP_REDIRECT, &wack);
+	/* ...which a 1540-byte IP packet on a 1500-byte port must not use */
+	big = ack;
+	big.payload_len = 1500;
+	expect_frame(&big, E.cli_ifindex, XDP_PASS, NULL);
+	assert_int_equal(global_stats().pass[SLUICE_PASS_FIB], 1);
+	/* and the cache still serves what fits */
+	expect_frame(&ack, E.cli_ifindex, XDP_REDIRECT, &wack);
 }
 
 static void test_midstream_miss(void **state)
@@ -617,10 +665,12 @@ int main(void)
 	struct CMUnitTest tests[NFIX + 32];
 	const struct CMUnitTest stateful[] = {
 		TEST(test_syn_counts),
+		TEST(test_syn_retransmit_counts_once),
 		TEST(test_established_flow),
 		TEST(test_flow_kept_across_split),
 		TEST(test_port_reuse_follows_split),
 		TEST(test_nexthop_cache),
+		TEST(test_nexthop_cache_mtu),
 		TEST(test_midstream_miss),
 		TEST(test_reverse_nat),
 		TEST(test_reverse_nat6),

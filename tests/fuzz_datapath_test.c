@@ -433,6 +433,9 @@ static int fz_parse(const __u8 *d, size_t n, struct fz_ref *r)
 			return r->rc = SLUICE_PASS_TRUNCATED;
 		if (d[off] >> 4 != 6)
 			return r->rc = SLUICE_PASS_MALFORMED;
+		/* ::ffff:a.b.c.d is IPv4's key space: not taken as IPv6 */
+		if (fz_is_mapped(d + off + 8) || fz_is_mapped(d + off + 24))
+			return r->rc = SLUICE_PASS_MALFORMED;
 		plen = fz_get16(d + off + 4);
 		if (off + 40 + plen > n)
 			return r->rc = SLUICE_PASS_TRUNCATED;
@@ -570,8 +573,6 @@ struct fz_expect {
 	__u8 vip[16];
 	__be16 vport;
 	__u32 icmp_ip_off, icmp_l4_off; /* quoted header, ICMP paths */
-	bool quoted_past_end; /* quoted bytes read beyond the IP packet */
-	bool icmp_ttl_counted; /* ICMP error counted, then passed for TTL */
 	bool nh_hit; /* the flow's cached next hop was used */
 	struct fz_xmit xa; /* xmit() not yet decided: cache near expiry */
 	__u8 want[FZ_BUF];
@@ -606,19 +607,11 @@ struct fz_opts {
 };
 
 enum fz_known {
-	FZK_ICMP_PAST_END, /* quoted header read past the IP packet */
-	FZK_MAPPED, /* IPv6 frame matched IPv4 state via ::ffff:a.b.c.d */
-	FZK_ICMP_TTL_COUNT, /* ICMP error counted forwarded, then TTL pass */
-	FZK_NH_MTU, /* cached next hop redirects past the egress MTU */
 	FZK_FIB_REWRITE, /* rewritten, then passed for the fib (not no-neigh) */
 	FZK_MAX,
 };
 
 static const char *const fz_known_names[FZK_MAX] = {
-	"icmp_quote_past_ip_end",
-	"ipv4_mapped_ipv6_matches_ipv4_state",
-	"icmp_ttl_pass_also_counted_forwarded",
-	"nexthop_cache_skips_mtu_check",
 	"rewritten_frame_passed_on_fib",
 };
 
@@ -856,7 +849,8 @@ static void fz_xmit(struct fz *z, const struct fz_ref *r, const __u8 *fib_dst,
 	else
 		fz_mapped(src, x->want + r->l3 + 12);
 	a->fib = fz_fib(r->v6, src, fib_dst, r->fib_len, a->mac, &a->dev);
-	if (nh && nh->expires_ns > z->now) {
+	/* the cache is used only for what fits the egress MTU */
+	if (nh && nh->expires_ns > z->now && r->fib_len <= FZ_MTU) {
 		a->nh_valid = true;
 		a->nh = *nh;
 		a->deferred = true;
@@ -961,8 +955,8 @@ static void fz_model_steer(struct fz *z, const struct fz_ref *r, int svc)
 	struct fz_expect *x = &z->x;
 	struct sluice_service_stats *ss = &z->shadow.s[svc];
 	struct sluice_backend_stats *bs;
-	struct sluice_flow fl;
-	bool nat = s->val.mode == SLUICE_MODE_NAT, have = false;
+	struct sluice_flow fl = {}, old;
+	bool nat = s->val.mode == SLUICE_MODE_NAT, have = false, syn;
 
 	x->path = FZP_STEER;
 	x->svc = svc;
@@ -973,10 +967,17 @@ static void fz_model_steer(struct fz *z, const struct fz_ref *r, int svc)
 		x->reason = SLUICE_PASS_TTL;
 		return;
 	}
-	if (!(r->proto == IPPROTO_TCP &&
-	      (r->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN))
-		have = !bpf_map_lookup_elem(E.m.flows, &r->key, &fl);
-	if (!have) {
+	/*
+	 * A bare SYN is decided afresh even with state; when the decision
+	 * is what the state says (a retransmission) the state stands and
+	 * nothing is counted again.
+	 */
+	syn = r->proto == IPPROTO_TCP &&
+	      (r->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN;
+	have = !bpf_map_lookup_elem(E.m.flows, &r->key, &old);
+	if (have && !syn)
+		fl = old;
+	if (!have || syn) {
 		const struct sluice_pool *pool;
 		const struct sluice_backend *be;
 		__u32 w[4], w4, w5, h, colour, slot;
@@ -995,6 +996,7 @@ static void fz_model_steer(struct fz *z, const struct fz_ref *r, int svc)
 		pool = s->pool[colour];
 		if (!pool || !pool->active) {
 			ss->drops[SLUICE_DROP_EMPTY_POOL]++;
+			ss->empty_pool[colour]++;
 			fz_emit(z, SLUICE_EV_DROP, SLUICE_DROP_EMPTY_POOL,
 				s->val.id, SLUICE_NO_BACKEND, (__u8)colour, 0,
 				r->key.src, r->key.dst, r->key.sport,
@@ -1006,6 +1008,11 @@ static void fz_model_steer(struct fz *z, const struct fz_ref *r, int svc)
 				 w4, w5);
 		slot = pool->table[sluice_hash_to_slot(h, SLUICE_TABLE_SIZE)];
 		be = &pool->backends[slot & (SLUICE_MAX_BACKENDS_PER_POOL - 1)];
+		if (have && old.backend_id == be->id && old.colour == colour) {
+			fl = old;
+			goto decided;
+		}
+		have = false;
 		memcpy(fl.backend, be->addr, 16);
 		fl.backend_port = be->port;
 		fl.backend_id = be->id;
@@ -1022,6 +1029,7 @@ static void fz_model_steer(struct fz *z, const struct fz_ref *r, int svc)
 			(__u8)colour, 0, r->key.src, r->key.dst, r->key.sport,
 			r->key.dport, r->key.proto);
 	}
+decided:
 	ss->packets++;
 	ss->bytes += z->in_len;
 	bs = fz_bs(z, fl.backend_id);
@@ -1123,7 +1131,6 @@ static void fz_model_reverse(struct fz *z, const struct fz_ref *r,
 static void fz_model_icmp(struct fz *z, const struct fz_ref *r)
 {
 	const __u8 *d = z->in;
-	size_t n = z->in_len;
 	struct fz_expect *x = &z->x;
 	struct sluice_flow_key in = {}, fk = {};
 	__u32 off = r->l4 + 8, ip_off = off;
@@ -1133,7 +1140,8 @@ static void fz_model_icmp(struct fz *z, const struct fz_ref *r)
 
 	x->path = FZP_ICMP_OTHER;
 	x->verdict = XDP_PASS;
-	if (r->l4 + 8 > n) {
+	/* the quote is read within the IP packet, not the frame */
+	if (r->l4 + 8 > r->l4_end) {
 		x->reason = SLUICE_PASS_TRUNCATED;
 		return;
 	}
@@ -1144,7 +1152,7 @@ static void fz_model_icmp(struct fz *z, const struct fz_ref *r)
 		return;
 	}
 	if (r->v6) {
-		if (off + 40 > n) {
+		if (off + 40 > r->l4_end) {
 			x->reason = SLUICE_PASS_TRUNCATED;
 			return;
 		}
@@ -1157,7 +1165,7 @@ static void fz_model_icmp(struct fz *z, const struct fz_ref *r)
 		memcpy(in.dst, d + off + 24, 16);
 		off += 40;
 	} else {
-		if (off + 20 > n) {
+		if (off + 20 > r->l4_end) {
 			x->reason = SLUICE_PASS_TRUNCATED;
 			return;
 		}
@@ -1174,7 +1182,7 @@ static void fz_model_icmp(struct fz *z, const struct fz_ref *r)
 		x->reason = SLUICE_PASS_ICMP_NO_FLOW;
 		return;
 	}
-	if (off + 4 > n) {
+	if (off + 4 > r->l4_end) {
 		x->reason = SLUICE_PASS_TRUNCATED;
 		return;
 	}
@@ -1182,8 +1190,6 @@ static void fz_model_icmp(struct fz *z, const struct fz_ref *r)
 	memcpy(&in.dport, d + off + 2, 2);
 	x->icmp_ip_off = ip_off;
 	x->icmp_l4_off = off;
-	/* Read from the frame's padding: the IP packet ends before. */
-	x->quoted_past_end = off + 4 > r->l4_end;
 
 	memcpy(fk.src, in.dst, 16);
 	memcpy(fk.dst, in.src, 16);
@@ -1207,16 +1213,16 @@ static void fz_model_icmp(struct fz *z, const struct fz_ref *r)
 		memcpy(x->backend, fl.backend, 16);
 		x->bport = fl.backend_port;
 		x->backend_id = fl.backend_id;
+		/* passed for the TTL before anything is counted */
+		if (s->val.mode == SLUICE_MODE_NAT && r->ttl <= 1) {
+			x->reason = SLUICE_PASS_TTL;
+			return;
+		}
 		z->shadow.g.icmp_forwarded++;
 		if (s->val.mode != SLUICE_MODE_NAT) {
 			fz_xmit(z, r, fl.backend, false, fl.backend_id, -1,
 				fl.svc_id, fl.colour, fk.src, fk.dst, fk.sport,
 				fk.dport, fk.proto, NULL);
-			return;
-		}
-		if (r->ttl <= 1) {
-			x->icmp_ttl_counted = true;
-			x->reason = SLUICE_PASS_TTL;
 			return;
 		}
 		/* outer destination, quoted source and port */
@@ -1254,17 +1260,16 @@ static void fz_model_icmp(struct fz *z, const struct fz_ref *r)
 		memcpy(x->vip, nv.vip, 16);
 		x->vport = nv.vip_port;
 		x->backend_id = nv.backend_id;
+		if (r->ttl <= 1) {
+			x->reason = SLUICE_PASS_TTL;
+			return;
+		}
 		bs = fz_bs(z, nv.backend_id);
 		if (bs)
 			bs->errors[SLUICE_ERR_ICMP]++;
 		fz_emit(z, SLUICE_EV_ERROR, SLUICE_ERR_ICMP, nv.svc_id,
 			nv.backend_id, nv.colour, 0, in.src, nv.vip, in.sport,
 			nv.vip_port, in.proto);
-		if (r->ttl <= 1) {
-			x->icmp_ttl_counted = true;
-			x->reason = SLUICE_PASS_TTL;
-			return;
-		}
 		if (r->v6) {
 			outer = !memcmp(d + r->l3 + 8, d + ip_off + 24, 16);
 			if (outer)
@@ -1299,7 +1304,7 @@ static void fz_model(struct fz *z, const struct fz_ref *r)
 	x->path = FZP_PARSE;
 	x->svc = -1;
 	x->nat = x->family_mismatch = x->fwd_side = false;
-	x->quoted_past_end = x->icmp_ttl_counted = x->nh_hit = false;
+	x->nh_hit = false;
 	x->xa.deferred = false;
 	x->icmp_ip_off = x->icmp_l4_off = 0;
 	memcpy(x->want, z->in, z->in_len);
@@ -1456,29 +1461,12 @@ static long fz_first_diff(const struct fz *z, const __u8 *out, size_t len)
 	return -1;
 }
 
-/* The IP length the fib judges against the MTU (0: not parsed). */
-static __u32 fz_ip_len(const struct fz *z)
-{
-	struct fz_ref r;
-
-	return fz_parse(z->in, z->in_len, &r) == FZ_OK ? r.fib_len : 0;
-}
-
 /* The known bugs this frame hits, as a mask of 1 << FZK_*. */
 static unsigned int fz_known_bugs(const struct fz *z)
 {
 	const struct fz_expect *x = &z->x;
 	unsigned int m = 0;
 
-	if ((x->path == FZP_ICMP_FWD || x->path == FZP_ICMP_REV) &&
-	    x->quoted_past_end)
-		m |= 1u << FZK_ICMP_PAST_END;
-	if (x->family_mismatch)
-		m |= 1u << FZK_MAPPED;
-	if (x->icmp_ttl_counted)
-		m |= 1u << FZK_ICMP_TTL_COUNT;
-	if (x->nh_hit && x->verdict == XDP_REDIRECT && fz_ip_len(z) > FZ_MTU)
-		m |= 1u << FZK_NH_MTU;
 	if (x->nat && x->verdict == XDP_PASS && x->reason == SLUICE_PASS_FIB)
 		m |= 1u << FZK_FIB_REWRITE;
 	return m;
@@ -1518,7 +1506,7 @@ static int fz_check(struct fz *z, const struct fz_ref *r, int verdict,
 	 */
 	if ((x->path == FZP_PARSE || x->path == FZP_NOT_SERVICE ||
 	     x->path == FZP_ICMP_OTHER || x->family_mismatch) &&
-	    (verdict != XDP_PASS || changed) && !(known & (1u << FZK_MAPPED)))
+	    (verdict != XDP_PASS || changed))
 		return fz_fail(z, "invariant 2 (unrelated frame touched)",
 			       "%s%s frame (%s) got %s%s",
 			       x->family_mismatch ?
@@ -1571,14 +1559,9 @@ static int fz_check(struct fz *z, const struct fz_ref *r, int verdict,
 		if (ci.udp_zero && !co.udp_zero)
 			return fz_fail(z, "invariant 3 (checksum)",
 				       "IPv4 UDP zero checksum not kept zero");
-		if (ci.l4 == 1 && co.l4 != 1 &&
-		    !(known & (1u << FZK_ICMP_PAST_END)))
-			return fz_fail(
-				z, "invariant 3 (checksum)",
-				"L4 checksum valid in, not out%s",
-				x->quoted_past_end ?
-					" (quoted header past the IP packet)" :
-					"");
+		if (ci.l4 == 1 && co.l4 != 1)
+			return fz_fail(z, "invariant 3 (checksum)",
+				       "L4 checksum valid in, not out");
 		if (ci.quoted == 1 && co.quoted == 0)
 			return fz_fail(
 				z, "invariant 3 (checksum)",
@@ -1588,8 +1571,7 @@ static int fz_check(struct fz *z, const struct fz_ref *r, int verdict,
 
 			z->res->csum_checked++;
 			if (pkt_verify_checksums(in, z->in_len, NULL) == 0 &&
-			    pkt_verify_checksums(out, out_len, &why) != 0 &&
-			    !(known & (1u << FZK_ICMP_PAST_END)))
+			    pkt_verify_checksums(out, out_len, &why) != 0)
 				return fz_fail(z, "invariant 3 (checksum)",
 					       "pkt_verify_checksums: %s",
 					       why ? why : "?");
@@ -1601,7 +1583,7 @@ static int fz_check(struct fz *z, const struct fz_ref *r, int verdict,
 		 * stack's to fragment or answer "too big" (the fib says
 		 * frag-needed); redirected, a driver drops it silently.
 		 */
-		if (r->fib_len > FZ_MTU && !(known & (1u << FZK_NH_MTU)))
+		if (r->fib_len > FZ_MTU)
 			return fz_fail(
 				z, "invariant 3 (oversize redirect)",
 				"a %u-byte IP packet redirected to a 1500-byte MTU port%s",
@@ -1630,8 +1612,6 @@ static int fz_check(struct fz *z, const struct fz_ref *r, int verdict,
 		for (i = 12; i < out_len; i++) {
 			if (in[i] == out[i] || (i >= r->l3 && i < r->l4_end))
 				continue;
-			if (known & (1u << FZK_ICMP_PAST_END))
-				break;
 			return fz_fail(
 				z, "padding changed",
 				"byte %zu, past the IP packet (which ends at %u), changed",
@@ -1776,6 +1756,8 @@ static int fz_checkpoint(struct fz *z)
 		FZ_SVC(segment_flows);
 		FZ_SVC(flow_misses);
 		FZ_SVC(drops[SLUICE_DROP_EMPTY_POOL]);
+		FZ_SVC(empty_pool[0]);
+		FZ_SVC(empty_pool[1]);
 		FZ_SVC(drops[SLUICE_DROP_NO_ROUTE]);
 #undef FZ_SVC
 		drops += s.drops[SLUICE_DROP_EMPTY_POOL];
@@ -1829,16 +1811,10 @@ static int fz_checkpoint(struct fz *z)
 	       res->verdicts[XDP_PASS]);
 	FZ_CMP("empty-pool + no-route drops vs DROP verdicts", drops,
 	       res->verdicts[XDP_DROP]);
-	{
-		__u64 extra = z->o.strict & (1u << FZK_ICMP_TTL_COUNT) ?
-				      0 :
-				      res->known[FZK_ICMP_TTL_COUNT];
-
-		FZ_CMP("xmit attempts - rewritten passes - no-route drops vs REDIRECT verdicts",
-		       attempts - g.pass[SLUICE_PASS_NO_NEIGH] -
-			       g.pass[SLUICE_PASS_FIB] - redirect_side - extra,
-		       res->verdicts[XDP_REDIRECT]);
-	}
+	FZ_CMP("xmit attempts - rewritten passes - no-route drops vs REDIRECT verdicts",
+	       attempts - g.pass[SLUICE_PASS_NO_NEIGH] -
+		       g.pass[SLUICE_PASS_FIB] - redirect_side,
+	       res->verdicts[XDP_REDIRECT]);
 	return 0;
 }
 

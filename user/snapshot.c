@@ -10,6 +10,7 @@ int sluice_agent_snapshot(const struct sluice_maps *m, const char *svc,
 			  struct sluice_snapshot *s)
 {
 	struct sluice_backend_stats st;
+	struct sluice_service_stats ss;
 	struct sluice_pool *pool;
 	__u32 id;
 	int err, c, i, k;
@@ -39,5 +40,11 @@ int sluice_agent_snapshot(const struct sluice_maps *m, const char *svc,
 		}
 	}
 	free(pool);
+	/* Flows dropped for want of a backend failed in that colour too. */
+	if (!sluice_service_stats_read(m, id, &ss))
+		for (c = 0; c < SLUICE_COLOURS; c++) {
+			s->flows[c] += ss.empty_pool[c];
+			s->errors[c] += ss.empty_pool[c];
+		}
 	return 0;
 }
