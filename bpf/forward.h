@@ -183,6 +183,35 @@ static __always_inline void mark_request(const struct pkt *p,
 		n->req_ns = now;
 }
 
+/*
+ * A retransmitted SYN of a nat flow whose SYN-ACK never came back: the
+ * backend (or the way to it) did not answer. This is what a backend
+ * that is down, unreachable or unresolvable looks like from here.
+ */
+static __always_inline void syn_unanswered(const struct pkt *p,
+					   const struct sluice_flow *fl,
+					   const struct flow_view *fv)
+{
+	struct sluice_backend_stats *bs;
+	struct sluice_flow_key rk;
+	struct sluice_nat *n;
+
+	__builtin_memcpy(rk.src, fl->backend, 16);
+	__builtin_memcpy(rk.dst, p->key.src, 16);
+	rk.sport = fl->backend_port;
+	rk.dport = p->key.sport;
+	rk.proto = p->key.proto;
+	rk.pad[0] = rk.pad[1] = rk.pad[2] = 0;
+	n = bpf_map_lookup_elem(&nat, &rk);
+	if (!n || !n->syn_ns || (n->flags & SLUICE_NAT_F_HANDSHAKE))
+		return;
+	bs = backend_stats_of(fl->backend_id);
+	if (bs)
+		bs->errors[SLUICE_ERR_SYN_RETRY]++;
+	emit(SLUICE_EV_ERROR, SLUICE_ERR_SYN_RETRY, fl->svc_id, fl->backend_id,
+	     fl->colour, 0, fv);
+}
+
 static __attribute__((noinline)) int steer(struct xdp_md *ctx, struct pkt *p,
 				 const struct sluice_service *svc)
 {
@@ -224,8 +253,11 @@ static __attribute__((noinline)) int steer(struct xdp_md *ctx, struct pkt *p,
 	}
 	if (!fl) {
 		rc = new_flow(p, svc, ss, &nf, now, payload, &fv, old);
-		if (rc == NEW_FLOW_SAME)
+		if (rc == NEW_FLOW_SAME) {
 			fl = (struct sluice_flow *)old;
+			if (nat)
+				syn_unanswered(p, fl, &fv);
+		}
 		else if (rc != PARSE_OK)
 			return rc;
 		else

@@ -88,6 +88,8 @@ enum sluice_error_kind {
 	SLUICE_ERR_RST = 0, /* TCP RST sent by the backend */
 	SLUICE_ERR_ICMP, /* ICMP error about the flow, from the backend side */
 	SLUICE_ERR_HTTP_5XX, /* first response line carried a 5xx status */
+	/* nat: the client sent its SYN again, no SYN-ACK came back yet */
+	SLUICE_ERR_SYN_RETRY,
 	SLUICE_ERR_MAX,
 };
 

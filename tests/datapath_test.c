@@ -328,6 +328,38 @@ static void test_nexthop_cache_mtu(void **state)
 	expect_frame(&ack, E.cli_ifindex, XDP_REDIRECT, &wack);
 }
 
+/*
+ * A SYN sent again before any SYN-ACK came back: the backend did not
+ * answer. Counted as that backend's error, once the handshake is done no
+ * more.
+ */
+static void test_syn_retry_is_an_error(void **state)
+{
+	struct pkt_spec syn = tcp4(0x02), w;
+	struct pkt_spec sa =
+		from_backend(BLUE4, 8080, CLIENT4, 40000, false, 0x12);
+
+	(void)state;
+	w = to_backend(syn, BLUE4, 8080, mac_blue1);
+	expect_frame(&syn, E.cli_ifindex, XDP_REDIRECT, &w);
+	assert_int_equal(backend_stats(SVC_NAT4, SLUICE_BLUE, 0)
+				 .errors[SLUICE_ERR_SYN_RETRY],
+			 0);
+	expect_frame(&syn, E.cli_ifindex, XDP_REDIRECT, &w);
+	expect_frame(&syn, E.cli_ifindex, XDP_REDIRECT, &w);
+	assert_int_equal(backend_stats(SVC_NAT4, SLUICE_BLUE, 0)
+				 .errors[SLUICE_ERR_SYN_RETRY],
+			 2);
+	w = to_client(sa, VIP4, 80);
+	expect_frame(&sa, E.be_ifindex, XDP_REDIRECT, &w);
+	w = to_backend(syn, BLUE4, 8080, mac_blue1);
+	expect_frame(&syn, E.cli_ifindex, XDP_REDIRECT, &w);
+	assert_int_equal(backend_stats(SVC_NAT4, SLUICE_BLUE, 0)
+				 .errors[SLUICE_ERR_SYN_RETRY],
+			 2);
+	assert_int_equal(backend_stats(SVC_NAT4, SLUICE_BLUE, 0).new_flows, 1);
+}
+
 static void test_midstream_miss(void **state)
 {
 	struct pkt_spec ack = tcp4(0x10);
@@ -671,6 +703,7 @@ int main(void)
 		TEST(test_port_reuse_follows_split),
 		TEST(test_nexthop_cache),
 		TEST(test_nexthop_cache_mtu),
+		TEST(test_syn_retry_is_an_error),
 		TEST(test_midstream_miss),
 		TEST(test_reverse_nat),
 		TEST(test_reverse_nat6),

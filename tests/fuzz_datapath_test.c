@@ -1009,7 +1009,26 @@ static void fz_model_steer(struct fz *z, const struct fz_ref *r, int svc)
 		slot = pool->table[sluice_hash_to_slot(h, SLUICE_TABLE_SIZE)];
 		be = &pool->backends[slot & (SLUICE_MAX_BACKENDS_PER_POOL - 1)];
 		if (have && old.backend_id == be->id && old.colour == colour) {
+			struct sluice_flow_key rk = { 0 };
+			struct sluice_nat n;
+
 			fl = old;
+			/* nat: a SYN again with no SYN-ACK yet is an error */
+			memcpy(rk.src, fl.backend, 16);
+			memcpy(rk.dst, r->key.src, 16);
+			rk.sport = fl.backend_port;
+			rk.dport = r->key.sport;
+			rk.proto = r->key.proto;
+			if (nat && !bpf_map_lookup_elem(E.m.nat, &rk, &n) &&
+			    n.syn_ns && !(n.flags & SLUICE_NAT_F_HANDSHAKE)) {
+				bs = fz_bs(z, fl.backend_id);
+				if (bs)
+					bs->errors[SLUICE_ERR_SYN_RETRY]++;
+				fz_emit(z, SLUICE_EV_ERROR, SLUICE_ERR_SYN_RETRY,
+					fl.svc_id, fl.backend_id, fl.colour, 0,
+					r->key.src, r->key.dst, r->key.sport,
+					r->key.dport, r->key.proto);
+			}
 			goto decided;
 		}
 		have = false;

@@ -26,6 +26,7 @@ const char *const sluice_error_names[SLUICE_ERR_MAX] = {
 	[SLUICE_ERR_RST] = "rst",
 	[SLUICE_ERR_ICMP] = "icmp",
 	[SLUICE_ERR_HTTP_5XX] = "http_5xx",
+	[SLUICE_ERR_SYN_RETRY] = "syn_retry",
 };
 
 const char *const sluice_mode_names[2] = { "nat", "dsr" };
