@@ -3,38 +3,7 @@
 # and read back with its fields checked. TAP output; torn down on exit.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-. tests/lib/tap.sh
-. tools/testbed.sh
-P=""
-
-S=$PWD/build/sluice
-BIN=$PWD/build/tools
-WORK=/tmp/sluice-ev$$
-export SLUICE_PIN_DIR=/sys/fs/bpf/sluice-ev$$
-export SLUICE_LOCK_FILE=$WORK/lock
-mkdir -p "$WORK"
-PIDS=()
-
-in_ns() {
-	local ns=$1
-	shift
-	nsenter --net="$TESTBED_NETNS_DIR/$ns" "$@"
-}
-sl() { in_ns "$NS_EDGE" "$S" "$@"; }
-
-cleanup() {
-	trap '' INT TERM
-	trap - EXIT
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	[ -n "$P" ] && sl down >/dev/null 2>&1
-	testbed_down
-	rm -rf "$WORK" "$SLUICE_PIN_DIR"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+. tests/lib/e2e.sh ev
 
 backend() {
 	local ns=$1 colour=$2 addr=$3

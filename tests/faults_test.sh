@@ -8,56 +8,7 @@
 # TAP output; everything is torn down on EXIT, INT and TERM.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-. tests/lib/tap.sh
-. tools/testbed.sh
-P=""
-
-S=$PWD/build/sluice
-BIN=$PWD/build/tools
-export SLUICE_PIN_DIR=/sys/fs/bpf/sluice-fx$$
-export SLUICE_LOCK_FILE=/tmp/sluice-fx$$.lock
-export SLUICE_STATE_DIR=/tmp/sluice-fx$$/state
-export SLUICE_SOCKET=/tmp/sluice-fx$$/agent.sock
-WORK=/tmp/sluice-fx$$
-mkdir -p "$WORK"
-AGENT=""
-PIDS=()
-BG=()
-
-in_ns() {
-	local ns=$1
-	shift
-	nsenter --net="$TESTBED_NETNS_DIR/$ns" "$@"
-}
-sl() { in_ns "$NS_EDGE" "$S" "$@"; }
-
-cleanup() {
-	trap '' INT TERM
-	trap - EXIT
-	local p
-	for p in $AGENT "${PIDS[@]}" "${BG[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	[ -n "$P" ] && sl down >/dev/null 2>&1
-	testbed_down
-	rm -rf "$WORK" "$SLUICE_LOCK_FILE" "$SLUICE_PIN_DIR"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-start_agent() {
-	# A kill -9 leaves the socket file behind: remove it, so waiting
-	# for it means waiting for the new agent.
-	rm -f "$SLUICE_SOCKET"
-	nsenter --net="$TESTBED_NETNS_DIR/$NS_EDGE" "$S" agent \
-		2>>"$WORK/agent.log" &
-	AGENT=$!
-	for _ in $(seq 50); do
-		[ -S "$SLUICE_SOCKET" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
+. tests/lib/e2e.sh fx
 
 # start_backend NS COLOUR ADDR...: one backend process on ADDR(s):8080.
 start_backend() {

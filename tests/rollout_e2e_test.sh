@@ -5,55 +5,7 @@
 # TAP output; everything is torn down on EXIT, INT and TERM.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-. tests/lib/tap.sh
-. tools/testbed.sh
-P=""
-
-S=$PWD/build/sluice
-BIN=$PWD/build/tools
-export SLUICE_PIN_DIR=/sys/fs/bpf/sluice-ro$$
-export SLUICE_LOCK_FILE=/tmp/sluice-ro$$.lock
-export SLUICE_STATE_DIR=/tmp/sluice-ro$$/state
-export SLUICE_SOCKET=/tmp/sluice-ro$$/agent.sock
-WORK=/tmp/sluice-ro$$
-mkdir -p "$WORK"
-AGENT=""
-PIDS=()
-
-in_ns() {
-	local ns=$1
-	shift
-	nsenter --net="$TESTBED_NETNS_DIR/$ns" "$@"
-}
-sl() { in_ns "$NS_EDGE" "$S" "$@"; }
-
-cleanup() {
-	# A second INT (timeout(1) signals the whole group) must not cut
-	# the teardown short.
-	trap '' INT TERM
-	trap - EXIT
-	local p
-	for p in $AGENT "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	[ -n "$P" ] && sl down >/dev/null 2>&1
-	testbed_down
-	rm -rf "$WORK" "$SLUICE_LOCK_FILE" "$SLUICE_PIN_DIR"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-start_agent() {
-	# nsenter execs: $! is the agent itself, for kill -9 below.
-	nsenter --net="$TESTBED_NETNS_DIR/$NS_EDGE" "$S" agent \
-		--events "$WORK/events.jsonl" 2>>"$WORK/agent.log" &
-	AGENT=$!
-	for _ in $(seq 50); do
-		[ -S "$SLUICE_SOCKET" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
+. tests/lib/e2e.sh ro
 
 # start_backend NS COLOUR ADDR [backend flags...]
 start_backend() {
@@ -129,7 +81,8 @@ testbed_up >/dev/null || {
 	exit 1
 }
 check "sluice up" sl up --iface c0 --iface b0 --iface g0
-start_agent && ok "agent listening" || not_ok "agent listening"
+start_agent --events "$WORK/events.jsonl" && ok "agent listening" ||
+	not_ok "agent listening"
 
 FAST="--tick 250ms --failure-limit 2 --min-flows 40 --max-error-ratio 1%"
 
@@ -311,7 +264,7 @@ kill -KILL "$AGENT"
 wait "$AGENT" 2>/dev/null
 AGENT=""
 sleep 1.5
-start_agent
+start_agent --events "$WORK/events.jsonl"
 sleep 0.5
 expect_exit 1 "a second agent on the same state refuses to start" \
 	in_ns "$NS_EDGE" "$S" agent
