@@ -202,6 +202,22 @@ check "apply --prune" in_ns $S apply -f $cfgdir/good.yaml --prune
 	ok "apply --prune deleted the services not in the file" ||
 	not_ok "apply --prune deleted the services not in the file"
 
+# more segments than the limit: a clear error, nothing applied
+awk 'BEGIN {
+	print "services:\n  seg:\n    vip: 198.18.0.30:80/tcp\n    segments:"
+	for (i = 0; i <= 65536; i++)
+		printf "      - {prefix: 198.%d.%d.%d/32, colour: green}\n",
+			18 + int(i / 65536), int(i / 256) % 256, i % 256
+}' >$cfgdir/segs.yaml
+out=$(in_ns $S apply -f $cfgdir/segs.yaml 2>&1)
+rc=$?
+[ $rc -eq 2 ] && grep -q "65536" <<<"$out" &&
+	ok "apply: 65537 segments: exit 2, the limit named" ||
+	not_ok "apply: 65537 segments (exit $rc: $(head -c 300 <<<"$out"))"
+in_ns $S service list | grep -q "^seg " &&
+	not_ok "apply: nothing applied past the segment limit" ||
+	ok "apply: nothing applied past the segment limit"
+
 # root and bpffs
 expect_exit 2 "not root: exit 2" setpriv --reuid=65534 --regid=65534 --clear-groups \
 	$S status

@@ -14,7 +14,7 @@ n=0 fail=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 not_ok() { n=$((n + 1)); fail=1; echo "not ok $n - $*"; }
 
-echo "1..$(($(echo $UNITS | wc -w) + 2))"
+echo "1..$(($(echo $UNITS | wc -w) + 3))"
 if ! make -s asan >"$T/make.log" 2>&1; then
 	not_ok "make asan"
 	sed 's/^/# /' "$T/make.log" | tail -30
@@ -54,22 +54,30 @@ for u in $UNITS; do
 	fi
 done
 
-# cli_test.sh as it is, with sluice replaced by the sanitized binary.
-sed -e "s|^cd \"\$(dirname \"\$0\")/..\"\$|cd '$ROOT'|" \
-	-e "s|^S=\$PWD/build/sluice\$|S=\$PWD/build/asan/sluice|" \
-	tests/cli_test.sh >"$T/cli_test.sh"
-if ! grep -q '^S=$PWD/build/asan/sluice$' "$T/cli_test.sh"; then
-	not_ok "cli_test.sh: cannot point it at build/asan/sluice"
-	exit 1
-fi
-bash "$T/cli_test.sh" >"$T/cli.log" 2>&1
-rc=$?
-p=$(grep -cE '^ok [0-9]+' "$T/cli.log")
-f=$(grep -cE '^not ok [0-9]+' "$T/cli.log")
-if reports cli_test.sh && [ "$rc" -eq 0 ] && [ "$f" -eq 0 ]; then
-	ok "cli_test.sh against build/asan/sluice ($p passed)"
-else
-	not_ok "cli_test.sh against build/asan/sluice (exit $rc, $p passed, $f failed)"
-	grep -E '^not ok' "$T/cli.log" | head -20 | sed 's/^/# /'
-fi
+# End-to-end scripts as they are, with sluice replaced by the sanitized
+# binary: the CLI (cli_test.sh) and the agent with its metrics endpoint,
+# events reader and a rollout (dashboard_test.sh).
+against_asan() {
+	local t=$1 rc p f
+	sed -e "s#^cd \"\$(dirname \"\$0\")/..\"\( || exit 1\)\{0,1\}\$#cd '$ROOT'#" \
+		-e "s|^S=\$PWD/build/sluice\$|S=\$PWD/build/asan/sluice|" \
+		"tests/$t" >"$T/$t"
+	if ! grep -q '^S=$PWD/build/asan/sluice$' "$T/$t" ||
+		! grep -q "^cd '$ROOT'$" "$T/$t"; then
+		not_ok "$t: cannot point it at build/asan/sluice"
+		return
+	fi
+	bash "$T/$t" >"$T/$t.log" 2>&1
+	rc=$?
+	p=$(grep -cE '^ok [0-9]+' "$T/$t.log")
+	f=$(grep -cE '^not ok [0-9]+' "$T/$t.log")
+	if reports "$t" && [ "$rc" -eq 0 ] && [ "$f" -eq 0 ]; then
+		ok "$t against build/asan/sluice ($p passed)"
+	else
+		not_ok "$t against build/asan/sluice (exit $rc, $p passed, $f failed)"
+		grep -E '^not ok' "$T/$t.log" | head -20 | sed 's/^/# /'
+	fi
+}
+against_asan cli_test.sh
+against_asan dashboard_test.sh
 exit $fail
