@@ -88,7 +88,8 @@ struct env {
 	__u32 seed;
 };
 
-static inline int env_netns(void)
+/* Enter a private network namespace and build it with `cmds`. */
+static inline int env_netns_with(const char *const *cmds, size_t n)
 {
 	size_t i;
 
@@ -97,15 +98,19 @@ static inline int env_netns(void)
 			strerror(errno));
 		return -1;
 	}
-	for (i = 0; i < sizeof(env_setup_cmds) / sizeof(env_setup_cmds[0]);
-	     i++) {
-		if (system(env_setup_cmds[i]) != 0) {
-			fprintf(stderr, "setup failed: %s\n",
-				env_setup_cmds[i]);
+	for (i = 0; i < n; i++) {
+		if (system(cmds[i]) != 0) {
+			fprintf(stderr, "setup failed: %s\n", cmds[i]);
 			return -1;
 		}
 	}
 	return 0;
+}
+
+static inline int env_netns(void)
+{
+	return env_netns_with(env_setup_cmds, sizeof(env_setup_cmds) /
+						      sizeof(env_setup_cmds[0]));
 }
 
 static inline int libbpf_quiet(enum libbpf_print_level level, const char *fmt,

@@ -42,27 +42,6 @@ transfer() {
 	XFER=$!
 }
 
-fresh_service() {
-	sl service del web >/dev/null 2>&1
-	sl service add web --vip "$VIP4:80/tcp" >/dev/null &&
-		sl backend add web blue "$BLUE4:8080" >/dev/null &&
-		sl backend add web green "$GREEN4:8080" >/dev/null
-}
-
-wait_state() {
-	local i
-	for i in $(seq $(($2 * 10))); do
-		sl rollout status web --json 2>/dev/null |
-			jq -e --arg s "$1" '.state == $s' >/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-current() {
-	sl rollout history web --json |
-		jq '(map(.action == "start") | rindex(true)) as $i | .[$i:]'
-}
 
 st() { sl status web --json; }
 no_failures() { jq -e '.errors | add == 0' "$1" >/dev/null; }

@@ -39,30 +39,6 @@ load() {
 	LOAD=$!
 }
 
-# fresh_service: a service with one backend per colour, no rollout.
-fresh_service() {
-	sl service del web >/dev/null 2>&1
-	sl service add web --vip "$VIP4:80/tcp" >/dev/null &&
-		sl backend add web blue "$BLUE4:8080" >/dev/null &&
-		sl backend add web green "$GREEN4:8080" >/dev/null
-}
-
-# wait_state STATE SECONDS: until the rollout reaches STATE.
-wait_state() {
-	local i
-	for i in $(seq $(($2 * 10))); do
-		sl rollout status web --json 2>/dev/null |
-			jq -e --arg s "$1" '.state == $s' >/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# The decisions of the latest rollout (history keeps every rollout).
-current() {
-	sl rollout history web --json |
-		jq '(map(.action == "start") | rindex(true)) as $i | .[$i:]'
-}
 
 # Milliseconds from the rollout's start to its first decision ACTION.
 ms_to() {

@@ -213,23 +213,8 @@ static const char *const bench_net_cmds[] = {
 
 static int bench_netns(void)
 {
-	size_t i;
-
-	if (unshare(CLONE_NEWNET)) {
-		fprintf(stderr,
-			"bench: unshare(CLONE_NEWNET): %s (need root)\n",
-			strerror(errno));
-		return -1;
-	}
-	for (i = 0; i < sizeof(bench_net_cmds) / sizeof(bench_net_cmds[0]);
-	     i++) {
-		if (system(bench_net_cmds[i]) != 0) {
-			fprintf(stderr, "bench: setup failed: %s\n",
-				bench_net_cmds[i]);
-			return -1;
-		}
-	}
-	return 0;
+	return env_netns_with(bench_net_cmds, sizeof(bench_net_cmds) /
+						      sizeof(bench_net_cmds[0]));
 }
 
 /* ---- frames -------------------------------------------------------------- */
