@@ -8,29 +8,15 @@
 #ifndef SLUICE_BPF_FORWARD_H
 #define SLUICE_BPF_FORWARD_H
 
-#include "sluice_hash.h"
+#include "sluice_affinity.h"
 #include "xmit.h"
 
 /* The words the split and the backend choice hash, per affinity. */
 static __always_inline void affinity_key(const struct pkt *p, __u8 affinity,
 					 __u32 w[4], __u32 *w4, __u32 *w5)
 {
-	__builtin_memcpy(w, p->key.src, 16);
-	*w4 = 0;
-	*w5 = 0;
-	if (affinity == SLUICE_AFFINITY_FLOW) {
-		*w4 = ((__u32)p->key.sport << 16) | p->key.dport;
-		*w5 = p->key.proto;
-	} else if (affinity == SLUICE_AFFINITY_PREFIX) {
-		if (p->v6) {
-			/* /48: the first three 16-bit groups */
-			w[1] &= bpf_htonl(0xffff0000);
-			w[2] = 0;
-			w[3] = 0;
-		} else {
-			w[3] &= bpf_htonl(0xffffff00);
-		}
-	}
+	sluice_affinity_words(p->key.src, p->key.sport, p->key.dport,
+			      p->key.proto, p->v6, affinity, w, w4, w5);
 }
 
 static __always_inline int segment_colour(const struct pkt *p, __u32 svc_id)
@@ -69,6 +55,20 @@ static __always_inline int want_sample(void)
 
 #define NEW_FLOW_SAME (-2) /* a retransmitted SYN: the decision stands */
 
+/* Sequence number of a bare SYN (the ISN), else 0. */
+static __always_inline __be32 bare_syn_seq(void *data, void *end,
+					   const struct pkt *p)
+{
+	struct tcphdr *th = ptr_at(data, p->l4_off);
+
+	if (p->proto != IPPROTO_TCP ||
+	    (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) != TCPF_SYN)
+		return 0;
+	if ((void *)(th + 1) > end)
+		return 0;
+	return th->seq;
+}
+
 /*
  * Choose colour and backend for a flow without state, record it in
  * both directions (nat), and count it. Returns PARSE_OK with *nf filled,
@@ -80,14 +80,15 @@ static __always_inline int new_flow(struct pkt *p,
 				    struct sluice_service_stats *ss,
 				    struct sluice_flow *nf, __u64 now,
 				    __u32 payload, const struct flow_view *fv,
-				    const struct sluice_flow *old)
+				    const struct sluice_flow *old,
+				    __be32 syn_seq)
 {
 	struct sluice_backend_stats *bs;
 	struct sluice_backend *be;
 	struct sluice_pool *pool;
 	struct sluice_flow_key rk;
 	struct sluice_nat nat_val;
-	__u32 w[4], w4, w5, h, slot;
+	__u32 w[4], w4, w5, slot;
 	int colour = -1, pinned = 0;
 
 	affinity_key(p, svc->affinity, w, &w4, &w5);
@@ -96,9 +97,8 @@ static __always_inline int new_flow(struct pkt *p,
 		pinned = colour >= 0;
 	}
 	if (colour < 0) {
-		h = sluice_hash6(svc->hash_seed, w, w4, w5);
-		colour = sluice_hash_to_ppm(h) < svc->green_ppm ? SLUICE_GREEN :
-								  SLUICE_BLUE;
+		colour = sluice_split_colour(svc->hash_seed, w, w4, w5,
+					     svc->green_ppm, NULL);
 	}
 	colour &= 1;
 
@@ -112,11 +112,14 @@ static __always_inline int new_flow(struct pkt *p,
 		     SLUICE_NO_BACKEND, colour, 0, fv);
 		return XDP_DROP;
 	}
-	h = sluice_hash6(svc->hash_seed ^ SLUICE_BACKEND_SEED_XOR, w, w4, w5);
-	slot = pool->table[sluice_hash_to_slot(h, SLUICE_TABLE_SIZE)];
+	slot = pool->table[sluice_table_index(svc->hash_seed, w, w4, w5)];
 	be = &pool->backends[slot & (SLUICE_MAX_BACKENDS_PER_POOL - 1)];
-	/* Counted once per connection, timed from its first SYN. */
-	if (old && old->backend_id == be->id && old->colour == colour)
+	/*
+	 * Counted once per connection, timed from its first SYN: the same
+	 * SYN again, with the same decision, changes nothing.
+	 */
+	if (old && old->syn_seq == syn_seq && old->backend_id == be->id &&
+	    old->colour == colour)
 		return NEW_FLOW_SAME;
 
 	__builtin_memcpy(nf->backend, be->addr, 16);
@@ -125,7 +128,7 @@ static __always_inline int new_flow(struct pkt *p,
 	nf->flags = payload ? SLUICE_FLOW_F_CLIENT_DATA : 0;
 	nf->backend_id = be->id;
 	nf->svc_id = svc->id;
-	nf->pad = 0;
+	nf->syn_seq = syn_seq;
 	__builtin_memset(&nf->nh, 0, sizeof(nf->nh));
 	bpf_map_update_elem(&flows, &p->key, nf, BPF_ANY);
 
@@ -233,6 +236,7 @@ static __attribute__((noinline)) int steer(struct xdp_md *ctx, struct pkt *p,
 	__u64 now = bpf_ktime_get_ns();
 	__u64 len = end - data;
 	int nat = svc->mode == SLUICE_MODE_NAT, rc;
+	__be32 syn_seq;
 
 	/* Let the stack answer "time exceeded" for the VIP, not a backend. */
 	if (nat && ttl_expiring(data, end, p))
@@ -246,13 +250,15 @@ static __attribute__((noinline)) int steer(struct xdp_md *ctx, struct pkt *p,
 	 */
 	fl = bpf_map_lookup_elem(&flows, &p->key);
 	old = NULL;
+	syn_seq = bare_syn_seq(data, end, p);
 	if (fl && p->proto == IPPROTO_TCP &&
 	    (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
 		old = fl;
 		fl = NULL;
 	}
 	if (!fl) {
-		rc = new_flow(p, svc, ss, &nf, now, payload, &fv, old);
+		rc = new_flow(p, svc, ss, &nf, now, payload, &fv, old,
+			      syn_seq);
 		if (rc == NEW_FLOW_SAME) {
 			fl = (struct sluice_flow *)old;
 			if (nat)

@@ -222,7 +222,12 @@ struct sluice_flow {
 	__u8 flags; /* SLUICE_FLOW_F_* */
 	__u32 backend_id;
 	__u32 svc_id;
-	__u32 pad;
+	/*
+	 * Sequence number of the SYN that opened it (TCP): a SYN with the
+	 * same one is a retransmission, with another a new connection on a
+	 * reused port.
+	 */
+	__be32 syn_seq;
 	struct sluice_nexthop nh; /* toward the backend */
 };
 

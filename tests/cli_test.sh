@@ -26,11 +26,11 @@ in_ns ip link set e1 up
 
 # help
 out=$($S help)
-for c in up down service backend split flip segment status; do
+for c in up down service backend split flip segment explain status; do
 	grep -q "^  $c " <<<"$out" || not_ok "help lists $c"
 done
 ok "sluice help lists every command"
-for c in up down service backend split flip segment status; do
+for c in up down service backend split flip segment explain status; do
 	if ! $S $c --help | grep -q "^Usage: sluice $c"; then
 		not_ok "sluice $c --help"
 	fi
@@ -148,6 +148,39 @@ n=$(in_ns $S segment list web | wc -l)
 check "segment del" in_ns $S segment del web 198.18.7.0/24
 expect_exit 2 "segment del of a missing segment" \
 	in_ns $S segment del web 198.18.7.0/24
+
+# explain
+expect_exit 2 "explain without a client" in_ns $S explain web
+out=$(in_ns $S explain web abc 2>&1)
+rc=$?
+[ $rc -eq 2 ] && grep -q "'abc'" <<<"$out" &&
+	ok "explain: a bad client is exit 2, named" ||
+	not_ok "explain: a bad client (exit $rc: $out)"
+expect_exit 2 "explain: an IPv6 client of an IPv4 service" \
+	in_ns $S explain web fd00::5
+out=$(in_ns $S explain web6 fd00::5 2>&1)
+rc=$?
+[ $rc -eq 2 ] && grep -q "port" <<<"$out" &&
+	ok "explain: flow affinity without a port is exit 2, says why" ||
+	not_ok "explain: flow affinity without a port (exit $rc: $out)"
+expect_exit 2 "explain: unknown service" in_ns $S explain nosuch 198.18.7.5
+out=$(in_ns $S explain web6 "[fd00::5]:4000" 2>&1)
+grep -q "pool is empty" <<<"$out" &&
+	ok "explain: an empty pool says the flow is dropped" ||
+	not_ok "explain: an empty pool ($out)"
+in_ns $S segment add web 198.18.7.0/24 blue >/dev/null
+out=$(in_ns $S explain web 198.18.7.5 2>&1)
+grep -q "^198.18.7.5: new flow -> blue (candidate) 198.18.1.10:8080, pinned by segment 198.18.7.0/24$" <<<"$out" &&
+	ok "explain: a client in a segment is pinned by it, named" ||
+	not_ok "explain: a client in a segment ($out)"
+# blue is the candidate at 0% after the flip: all the rest goes green
+in_ns $S explain web 198.18.8.5 198.18.9.5:1234 --json | jq -e '
+	length == 2 and all(.[]; .reason == "split" and .colour == "green"
+		and .role == "stable" and .green_ppm == 1000000
+		and (.backend | test("^198[.]18[.][23][.]")))' >/dev/null &&
+	ok "explain --json: outside the segment the split decides" ||
+	not_ok "explain --json: outside the segment the split decides"
+in_ns $S segment del web 198.18.7.0/24 >/dev/null
 
 # service del
 check "service del" in_ns $S service del web

@@ -220,6 +220,31 @@ static void test_syn_retransmit_counts_once(void **state)
 			 3);
 }
 
+/*
+ * A client reusing a source port while the old flow is still in the
+ * table opens a new connection: its SYN carries another ISN, so it is
+ * a new flow, counted, even though the decision is the same.
+ */
+static void test_reused_port_counts_again(void **state)
+{
+	struct pkt_spec in = tcp4(0x02), again = tcp4(0x02);
+	struct pkt_spec want = to_backend(in, BLUE4, 8080, mac_blue1), w2;
+
+	(void)state;
+	again.seq = 777777;
+	w2 = to_backend(again, BLUE4, 8080, mac_blue1);
+	expect_frame(&in, E.cli_ifindex, XDP_REDIRECT, &want);
+	expect_frame(&in, E.cli_ifindex, XDP_REDIRECT, &want);
+	assert_int_equal(service_stats(SVC_NAT4).new_flows[SLUICE_BLUE], 1);
+	expect_frame(&again, E.cli_ifindex, XDP_REDIRECT, &w2);
+	assert_int_equal(service_stats(SVC_NAT4).new_flows[SLUICE_BLUE], 2);
+	assert_int_equal(backend_stats(SVC_NAT4, SLUICE_BLUE, 0).new_flows,
+			 2);
+	/* ...and its own retransmission is not counted again. */
+	expect_frame(&again, E.cli_ifindex, XDP_REDIRECT, &w2);
+	assert_int_equal(service_stats(SVC_NAT4).new_flows[SLUICE_BLUE], 2);
+}
+
 static void test_established_flow(void **state)
 {
 	struct pkt_spec syn = tcp4(0x02), ack = tcp4(0x10);
@@ -698,6 +723,7 @@ int main(void)
 	const struct CMUnitTest stateful[] = {
 		TEST(test_syn_counts),
 		TEST(test_syn_retransmit_counts_once),
+		TEST(test_reused_port_counts_again),
 		TEST(test_established_flow),
 		TEST(test_flow_kept_across_split),
 		TEST(test_port_reuse_follows_split),

@@ -370,6 +370,7 @@ struct fz_ref {
 	__u8 proto;
 	__u8 tcp_flags;
 	__u8 ttl;
+	__be32 seq; /* TCP sequence number, as on the wire */
 	int vlans;
 	__u32 l3, l4, l4_end, payload_off;
 	__u32 fib_len; /* what xmit passes as tot_len */
@@ -485,6 +486,7 @@ static int fz_parse(const __u8 *d, size_t n, struct fz_ref *r)
 		if (doff < 20 || r->l4 + doff > r->l4_end)
 			return r->rc = SLUICE_PASS_MALFORMED;
 		r->tcp_flags = d[r->l4 + 13];
+		memcpy(&r->seq, d + r->l4 + 4, 4);
 		r->payload_off = r->l4 + doff;
 	} else if (r->proto == IPPROTO_UDP) {
 		if (r->l4 + 8 > n)
@@ -968,9 +970,9 @@ static void fz_model_steer(struct fz *z, const struct fz_ref *r, int svc)
 		return;
 	}
 	/*
-	 * A bare SYN is decided afresh even with state; when the decision
-	 * is what the state says (a retransmission) the state stands and
-	 * nothing is counted again.
+	 * A bare SYN is decided afresh even with state; when it is the same
+	 * SYN (sequence number) and the decision is what the state says (a
+	 * retransmission) the state stands and nothing is counted again.
 	 */
 	syn = r->proto == IPPROTO_TCP &&
 	      (r->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN;
@@ -1008,7 +1010,8 @@ static void fz_model_steer(struct fz *z, const struct fz_ref *r, int svc)
 				 w4, w5);
 		slot = pool->table[sluice_hash_to_slot(h, SLUICE_TABLE_SIZE)];
 		be = &pool->backends[slot & (SLUICE_MAX_BACKENDS_PER_POOL - 1)];
-		if (have && old.backend_id == be->id && old.colour == colour) {
+		if (have && old.syn_seq == r->seq && old.backend_id == be->id &&
+		    old.colour == colour) {
 			struct sluice_flow_key rk = { 0 };
 			struct sluice_nat n;
 

@@ -275,18 +275,20 @@ for _ in 1 2 3; do
 	sleep 0.1
 done
 # UDP echoed back to a client port already closed: the client's ICMP
-# error about a steered flow is forwarded to the backend.
+# error about a steered flow is forwarded to the backend. The echo
+# waits, so it lands after the client has closed, however busy the host.
 have_py=""
 if command -v python3 >/dev/null; then
 	have_py=1
 	bg "$NS_BLUE" python3 -c '
-import socket, sys
+import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], int(sys.argv[2])))
 while True:
     d, a = s.recvfrom(2048)
+    time.sleep(0.3)
     s.sendto(d, a)' "$BLUE4" 5354
-	for _ in $(seq 50); do
+	for _ in $(seq 200); do
 		[ -n "$(in_ns "$NS_BLUE" ss -Hnlu 'sport = :5354')" ] && break
 		sleep 0.1
 	done

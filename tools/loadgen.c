@@ -78,6 +78,7 @@ struct conn {
 	uint64_t body;
 	uint64_t bad_off; /* transfer mode: first wrong byte, or UINT64_MAX */
 	char colour[FIELD_MAX], backend[FIELD_MAX], version[FIELD_MAX];
+	char local[SLUICE_ENDPOINT_STRLEN]; /* --flows-detail: source ADDR:PORT */
 	char head[HEAD_MAX]; /* last: launch() clears everything before it */
 };
 
@@ -94,6 +95,7 @@ static struct {
 	bool transfer_mode;
 	bool json;
 	bool clients_detail;
+	bool flows_detail;
 	__u8 client_base[16];
 } opt = { .path = "/", .concurrency = 64, .timeout_ns = 2 * NSEC };
 
@@ -106,6 +108,7 @@ static struct {
 	double *cttfb[MAX_COLOURS];
 	size_t cn[MAX_COLOURS], ccap[MAX_COLOURS];
 	json_t *cstatus[MAX_COLOURS];
+	json_t *flows; /* --flows-detail: [source, colour] per answered one */
 	/* transfer mode: the one connection's outcome */
 	struct conn xfer;
 	const char *xfer_error;
@@ -437,6 +440,9 @@ static void record_ok(struct conn *c)
 		if (ci >= 0)
 			clients[c->client].colours |= 1U << ci;
 	}
+	if (opt.flows_detail && c->local[0])
+		json_array_append_new(st.flows,
+				      json_pack("[s, s]", c->local, c->colour));
 	if (c->version[0])
 		count(st.versions, c->version);
 	if (c->backend[0])
@@ -511,6 +517,31 @@ static enum err_kind classify(int err)
 	}
 }
 
+/* The source address and port the kernel chose, as "ADDR:PORT". */
+static void local_endpoint(struct conn *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	__u8 a[16] = { 0 };
+	uint16_t port;
+
+	if (getsockname(c->fd, (struct sockaddr *)&ss, &len))
+		return;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)&ss;
+
+		a[10] = a[11] = 0xff;
+		memcpy(a + 12, &sin->sin_addr, 4);
+		port = ntohs(sin->sin_port);
+	} else {
+		const struct sockaddr_in6 *sin6 = (const void *)&ss;
+
+		memcpy(a, &sin6->sin6_addr, 16);
+		port = ntohs(sin6->sin6_port);
+	}
+	sluice_format_endpoint(a, port, c->local, sizeof(c->local));
+}
+
 static void launch(struct conn *c, unsigned int client, uint64_t now)
 {
 	const struct client *cl = &clients[client];
@@ -553,6 +584,8 @@ static void launch(struct conn *c, unsigned int client, uint64_t now)
 		conn_fail(c, classify(errno), NULL);
 		return;
 	}
+	if (opt.flows_detail)
+		local_endpoint(c);
 	ev.data.ptr = c;
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev))
 		conn_fail(c, E_OTHER, "epoll");
@@ -942,6 +975,8 @@ static json_t *summary_json(double elapsed)
 	json_object_set_new(root, "clients_multi_colour", json_integer(multi));
 	if (cl)
 		json_object_set_new(root, "clients", cl);
+	if (opt.flows_detail)
+		json_object_set(root, "flows", st.flows);
 
 	fb = json_object();
 	if (st.nttfb) {
@@ -1041,7 +1076,7 @@ static void usage(FILE *f)
 		"               (--connections N | --duration D | --transfer BYTES)\n"
 		"               [--clients M] [--client-base ADDR] [--concurrency C]\n"
 		"               [--rate R] [--path /P] [--timeout D] [--json]\n"
-		"               [--clients-detail]\n"
+		"               [--clients-detail] [--flows-detail]\n"
 		"--rate is connections/s, or bytes/s with --transfer.\n"
 		"--timeout bounds each wait for progress (default 2s).\n");
 }
@@ -1067,6 +1102,7 @@ static int parse_opts(int argc, char **argv)
 		{ "transfer", required_argument, NULL, 'x' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "clients-detail", no_argument, NULL, 'D' },
+		{ "flows-detail", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -1138,6 +1174,9 @@ static int parse_opts(int argc, char **argv)
 			break;
 		case 'D':
 			opt.clients_detail = true;
+			break;
+		case 'F':
+			opt.flows_detail = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -1240,6 +1279,7 @@ int main(int argc, char **argv)
 
 	st.status = json_object();
 	st.colours = json_object();
+	st.flows = json_array();
 	st.versions = json_object();
 	st.backends = json_object();
 	st.xfer.bad_off = UINT64_MAX;

@@ -16,5 +16,6 @@ int cmd_agent(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 
 #endif /* SLUICE_COMMANDS_H */

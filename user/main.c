@@ -36,6 +36,7 @@ static const struct command commands[] = {
 	{ "flip", cmd_flip, "blue/green switch: candidate takes all new flows" },
 	{ "segment", cmd_segment, "pin source prefixes to a colour" },
 	{ "status", cmd_status, "configured and observed split, counters" },
+	{ "explain", cmd_explain, "which colour and backend a client gets, and why" },
 	{ "top", cmd_top, "live view: rates, errors, latency, rollout step" },
 	{ "events", cmd_events, "drops, errors and sampled flows as they happen" },
 	{ "apply", cmd_apply, "make services and pools what a YAML file says" },
