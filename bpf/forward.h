@@ -286,20 +286,20 @@ static __attribute__((noinline)) int steer(struct xdp_md *ctx, struct pkt *p,
 	/* A flow still being created (nf on the stack) caches nothing. */
 	nh = fl == &nf ? NULL : &fl->nh;
 	if (!nat)
-		return xmit(ctx, p, fl->backend, 0, bs, ss, &fv, svc->id,
-			    fl->backend_id, fl->colour, nh, now);
+		return xmit(ctx, p, fl->backend, 0, NULL, 1, bs, ss, &fv,
+			    svc->id, fl->backend_id, fl->colour, nh, now);
 
 	/* fl may point into the map: copy what the rewrite needs first. */
 	__u8 backend[16] __attribute__((aligned(4)));
-	__be16 bport = fl->backend_port;
+	struct l3l4_rewrite rw = { .addr = backend,
+				   .port = fl->backend_port,
+				   .dst_side = 1 };
 	__u32 backend_id = fl->backend_id;
 	__u8 colour = fl->colour;
 
 	__builtin_memcpy(backend, fl->backend, 16);
-	if (rewrite_l3l4(data, end, p, 1, backend, bport))
-		return XDP_ABORTED;
-	return xmit(ctx, p, backend, 1, bs, ss, &fv, svc->id, backend_id,
-		    colour, nh, now);
+	return xmit(ctx, p, backend, 1, &rw, 1, bs, ss, &fv, svc->id,
+		    backend_id, colour, nh, now);
 }
 
 #endif /* SLUICE_BPF_FORWARD_H */

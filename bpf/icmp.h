@@ -215,11 +215,13 @@ static __attribute__((noinline)) int handle_icmp(struct xdp_md *ctx,
 		fv.proto = fk.proto;
 		bs = backend_stats_of(backend_id);
 		if (svc->mode != SLUICE_MODE_NAT)
-			return xmit(ctx, p, addr, 0, bs, NULL, &fv, svc_id,
+			return xmit(ctx, p, addr, 0, NULL, 0, bs, NULL, &fv,
+				    svc_id,
 				    backend_id, colour, NULL, 0);
 		if (rewrite_icmp(data, end, p, &in, 1, addr, port))
 			return XDP_ABORTED;
-		return xmit(ctx, p, addr, 1, bs, NULL, &fv, svc_id, backend_id,
+		return xmit(ctx, p, addr, 1, NULL, 0, bs, NULL, &fv, svc_id,
+			    backend_id,
 			    colour, NULL, 0);
 	}
 
@@ -253,7 +255,8 @@ static __attribute__((noinline)) int handle_icmp(struct xdp_md *ctx,
 	     &fv);
 	if (rewrite_icmp(data, end, p, &in, 0, addr, port))
 		return XDP_ABORTED;
-	return xmit(ctx, p, p->key.dst, 1, bs, NULL, &fv, svc_id, backend_id,
+	return xmit(ctx, p, p->key.dst, 1, NULL, 0, bs, NULL, &fv, svc_id,
+		    backend_id,
 		    colour, NULL, 0);
 }
 

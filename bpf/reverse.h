@@ -94,7 +94,7 @@ static __attribute__((noinline)) int reverse(struct xdp_md *ctx, struct pkt *p)
 	struct sluice_nat *n;
 	struct flow_view fv;
 	__u8 vip[16] __attribute__((aligned(4)));
-	__be16 vport;
+	struct l3l4_rewrite rw;
 
 	n = bpf_map_lookup_elem(&nat, &p->key);
 	if (!n)
@@ -116,11 +116,11 @@ static __attribute__((noinline)) int reverse(struct xdp_md *ctx, struct pkt *p)
 	observe(data, end, p, n, bs, &fv);
 
 	__builtin_memcpy(vip, n->vip, 16);
-	vport = n->vip_port;
+	rw.addr = vip;
+	rw.port = n->vip_port;
+	rw.dst_side = 0;
 	fv.vip = vip;
-	if (rewrite_l3l4(data, end, p, 0, vip, vport))
-		return XDP_ABORTED;
-	return xmit(ctx, p, p->key.dst, 1, bs, NULL, &fv, n->svc_id,
+	return xmit(ctx, p, p->key.dst, 1, &rw, 1, bs, NULL, &fv, n->svc_id,
 		    n->backend_id, n->colour, &n->nh, bpf_ktime_get_ns());
 }
 

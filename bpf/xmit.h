@@ -6,6 +6,7 @@
 #include "parse.h"
 #include "csum.h"
 #include "stats.h"
+#include "too_big.h"
 
 #ifndef AF_INET
 #define AF_INET 2
@@ -108,15 +109,52 @@ static __always_inline void decrement_ttl(void *data, void *end,
 	}
 }
 
+/* An address rewrite that xmit() makes once the way out is known. */
+struct l3l4_rewrite {
+	const __u8 *addr; /* 16 bytes, IPv4-mapped for IPv4 */
+	__be16 port;
+	__u8 dst_side;
+};
+
+/* Rewrite (if asked) and, acting as a router, take one off the TTL. */
+static __always_inline int finish_rewrite(void *data, void *end,
+					  struct pkt *p,
+					  const struct l3l4_rewrite *rw,
+					  int route)
+{
+	if (rw && rewrite_l3l4(data, end, p, rw->dst_side, rw->addr, rw->port))
+		return -1;
+	if (route)
+		decrement_ttl(data, end, p);
+	return 0;
+}
+
+static __always_inline int dont_fragment(void *data, void *end,
+					 const struct pkt *p)
+{
+	struct iphdr *ip = ptr_at(data, p->l3_off);
+
+	if (p->v6)
+		return 1; /* routers never fragment IPv6 */
+	if ((void *)(ip + 1) > end)
+		return 1;
+	return !!(ip->frag_off & bpf_htons(0x4000));
+}
+
 /*
  * Route toward fib_dst (the packet's destination, or for dsr the
- * backend's own address) and redirect. `route` says we act as a router
- * (nat): the TTL goes down by one. A next hop not yet resolved hands the
- * packet, already rewritten, to the stack, which resolves and forwards
- * it; the next packets then take the fast path.
+ * backend's own address), apply `rw`, and redirect. The route is looked
+ * up first and the packet rewritten after, so a packet that cannot go
+ * on is still the one that came in: a too-big one is answered quoting
+ * the addresses its sender knows. `route` says we act as a router
+ * (nat): the TTL goes down by one. `as_received` says the packet is not
+ * modified yet (only then can it be quoted). A next hop not yet
+ * resolved hands the packet, rewritten, to the stack, which resolves
+ * and forwards it; the next packets then take the fast path.
  */
 static __always_inline int xmit(struct xdp_md *ctx, struct pkt *p,
 				const __u8 *fib_dst, int route,
+				const struct l3l4_rewrite *rw, int as_received,
 				struct sluice_backend_stats *bs,
 				struct sluice_service_stats *ss,
 				const struct flow_view *fv, __u32 svc_id,
@@ -137,8 +175,8 @@ static __always_inline int xmit(struct xdp_md *ctx, struct pkt *p,
 	 */
 	if (nh && nh->expires_ns > now &&
 	    p->l4_end - p->l3_off <= nh->mtu) {
-		if (route)
-			decrement_ttl(data, end, p);
+		if (finish_rewrite(data, end, p, rw, route))
+			return XDP_ABORTED;
 		__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
 		__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
 		return bpf_redirect(nh->ifindex, 0);
@@ -153,7 +191,11 @@ static __always_inline int xmit(struct xdp_md *ctx, struct pkt *p,
 		fib.family = AF_INET6;
 		fib.flowinfo = *(__be32 *)ip6 & bpf_htonl(0x0fffffff);
 		fib.tot_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
-		__builtin_memcpy(fib.ipv6_src, &ip6->saddr, 16);
+		/* the source as it will leave */
+		if (rw && !rw->dst_side)
+			__builtin_memcpy(fib.ipv6_src, rw->addr, 16);
+		else
+			__builtin_memcpy(fib.ipv6_src, &ip6->saddr, 16);
 		__builtin_memcpy(fib.ipv6_dst, fib_dst, 16);
 	} else {
 		struct iphdr *ip = ptr_at(data, p->l3_off);
@@ -163,7 +205,10 @@ static __always_inline int xmit(struct xdp_md *ctx, struct pkt *p,
 		fib.family = AF_INET;
 		fib.tos = ip->tos;
 		fib.tot_len = bpf_ntohs(ip->tot_len);
-		fib.ipv4_src = ip->saddr;
+		if (rw && !rw->dst_side)
+			__builtin_memcpy(&fib.ipv4_src, rw->addr + 12, 4);
+		else
+			fib.ipv4_src = ip->saddr;
 		__builtin_memcpy(&fib.ipv4_dst, fib_dst + 12, 4);
 	}
 
@@ -184,12 +229,14 @@ static __always_inline int xmit(struct xdp_md *ctx, struct pkt *p,
 			asm volatile("" ::: "memory");
 			nh->expires_ns = now + SLUICE_NEXTHOP_TTL_NS;
 		}
-		if (route)
-			decrement_ttl(data, end, p);
+		if (finish_rewrite(data, end, p, rw, route))
+			return XDP_ABORTED;
 		__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
 		__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
 		return bpf_redirect(fib.ifindex, 0);
 	case BPF_FIB_LKUP_RET_NO_NEIGH:
+		if (finish_rewrite(data, end, p, rw, 0))
+			return XDP_ABORTED;
 		return pass(SLUICE_PASS_NO_NEIGH);
 	case BPF_FIB_LKUP_RET_BLACKHOLE:
 	case BPF_FIB_LKUP_RET_UNREACHABLE:
@@ -201,7 +248,25 @@ static __always_inline int xmit(struct xdp_md *ctx, struct pkt *p,
 		emit(SLUICE_EV_DROP, SLUICE_DROP_NO_ROUTE, svc_id, backend_id,
 		     colour, 0, fv);
 		return XDP_DROP;
+	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+		if (as_received && dont_fragment(data, end, p)) {
+			if (bs)
+				bs->drops[SLUICE_DROP_TOO_BIG]++;
+			if (ss)
+				ss->drops[SLUICE_DROP_TOO_BIG]++;
+			emit(SLUICE_EV_DROP, SLUICE_DROP_TOO_BIG, svc_id,
+			     backend_id, colour, fib.mtu_result, fv);
+			return send_too_big(ctx, p->l3_off, p->v6,
+					    fib.mtu_result);
+		}
+		/* fall through: the stack fragments it on its way */
 	default:
+		/*
+		 * Not forwarded (a backend on this host, no route) or to be
+		 * fragmented: the stack decides, on the rewritten packet.
+		 */
+		if (finish_rewrite(data, end, p, rw, 0))
+			return XDP_ABORTED;
 		return pass(SLUICE_PASS_FIB);
 	}
 }

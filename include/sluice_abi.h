@@ -72,7 +72,8 @@ enum sluice_pass_reason {
 	SLUICE_PASS_ICMP_NO_FLOW, /* ICMP error about no tracked flow */
 	SLUICE_PASS_TTL, /* TTL / hop limit would expire: stack answers */
 	SLUICE_PASS_NO_NEIGH, /* rewritten; next hop unresolved: stack forwards */
-	SLUICE_PASS_FIB, /* fib said not forwarded / frag needed: stack decides */
+	SLUICE_PASS_FIB, /* rewritten; not forwarded (local, no route) or to
+			  * fragment (IPv4 without DF): the stack decides */
 	SLUICE_PASS_MAX,
 };
 
@@ -80,6 +81,7 @@ enum sluice_pass_reason {
 enum sluice_drop_reason {
 	SLUICE_DROP_EMPTY_POOL = 0, /* the chosen pool has no active backend */
 	SLUICE_DROP_NO_ROUTE, /* fib: blackhole, unreachable or prohibited */
+	SLUICE_DROP_TOO_BIG, /* over the egress MTU, may not fragment: ICMP sent */
 	SLUICE_DROP_MAX,
 };
 

@@ -354,6 +354,98 @@ static void test_nexthop_cache_mtu(void **state)
 }
 
 /*
+ * What the edge must answer a packet too big for the port toward the
+ * backend that may not be fragmented: an ICMP "too big" back out of
+ * the port it came in on, from the VIP, quoting the packet as the
+ * client sent it (quote bytes of it), so the client's stack finds its
+ * connection and lowers its path MTU.
+ */
+static struct pkt_spec too_big_reply(const struct pkt_spec *in, __u8 *q,
+				     size_t quote, __u32 mtu)
+{
+	struct pkt_spec r = { .smac = M_CLI0, .dmac = M_CLIENT };
+
+	assert_true(pkt_build_l3(in, q, PKT_MAX) >= quote);
+	r.nvlan = in->nvlan;
+	memcpy(r.vlan_tpid, in->vlan_tpid, sizeof(r.vlan_tpid));
+	memcpy(r.vlan_tci, in->vlan_tci, sizeof(r.vlan_tci));
+	r.v6 = in->v6;
+	r.src = in->dst;
+	r.dst = in->src;
+	r.proto = in->v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+	r.icmp_type = in->v6 ? 2 : 3;
+	r.icmp_code = in->v6 ? 0 : 4;
+	r.icmp_rest = mtu;
+	r.payload = q;
+	r.payload_len = quote;
+	return r;
+}
+
+static void too_big_case(struct pkt_spec syn, __u32 svc, size_t quote)
+{
+	static __u8 q[PKT_MAX];
+	struct pkt_spec ack = syn, big, want;
+
+	want = to_backend(syn, syn.v6 ? BLUE6 : BLUE4, 8080, mac_blue1);
+	expect_frame(&syn, E.cli_ifindex, XDP_REDIRECT, &want);
+	ack.tcp_flags = 0x10;
+	ack.seq = 1001;
+	ack.ack_seq = 5001;
+	big = ack;
+	big.df = true;
+	big.payload_len = 1500; /* 1540 bytes of IP on a 1500-byte port */
+	want = too_big_reply(&big, q, quote, 1500);
+	expect_frame(&big, E.cli_ifindex, XDP_TX, &want);
+	assert_int_equal(backend_stats(svc, SLUICE_BLUE, 0)
+				 .drops[SLUICE_DROP_TOO_BIG],
+			 1);
+	assert_int_equal(service_stats(svc).drops[SLUICE_DROP_TOO_BIG], 1);
+}
+
+static void test_too_big_nat4(void **state)
+{
+	(void)state;
+	too_big_case(tcp4(0x02), SVC_NAT4, 64);
+}
+
+static void test_too_big_nat6(void **state)
+{
+	(void)state;
+	too_big_case(tcp6(0x02), SVC_NAT6, 128);
+}
+
+/* Tagged: the answer leaves on the same VLANs. */
+static void test_too_big_vlan(void **state)
+{
+	struct pkt_spec syn = tcp4(0x02);
+
+	(void)state;
+	syn.nvlan = 2;
+	syn.vlan_tpid[0] = 0x88a8;
+	syn.vlan_tci[0] = 7;
+	syn.vlan_tci[1] = 100;
+	too_big_case(syn, SVC_NAT4, 64);
+}
+
+/* IPv4 without DF may be fragmented: the stack does, on the way out. */
+static void test_too_big_may_fragment(void **state)
+{
+	struct pkt_spec syn = tcp4(0x02), big = tcp4(0x10), want;
+
+	(void)state;
+	want = to_backend(syn, BLUE4, 8080, mac_blue1);
+	expect_frame(&syn, E.cli_ifindex, XDP_REDIRECT, &want);
+	big.payload_len = 1500;
+	want = big;
+	want.dst = BLUE4;
+	want.dport = 8080;
+	expect_frame(&big, E.cli_ifindex, XDP_PASS, &want);
+	assert_int_equal(global_stats().pass[SLUICE_PASS_FIB], 1);
+	assert_int_equal(service_stats(SVC_NAT4).drops[SLUICE_DROP_TOO_BIG],
+			 0);
+}
+
+/*
  * A SYN sent again before any SYN-ACK came back: the backend did not
  * answer. Counted as that backend's error, once the handshake is done no
  * more.
@@ -651,10 +743,8 @@ static void test_blackhole_drop(void **state)
 
 	(void)state;
 	syn.dst = "198.18.0.13";
-	/* Dropped after the rewrite: the output is the rewritten frame. */
+	/* The route is looked up before the rewrite: dropped as it came. */
 	want = syn;
-	want.dst = BLACKHOLE4;
-	want.dport = 8080;
 	expect_frame(&syn, E.cli_ifindex, XDP_DROP, &want);
 	assert_int_equal(backend_stats(SVC_BLACKHOLE, SLUICE_BLUE, 0)
 				 .drops[SLUICE_DROP_NO_ROUTE],
@@ -729,6 +819,10 @@ int main(void)
 		TEST(test_port_reuse_follows_split),
 		TEST(test_nexthop_cache),
 		TEST(test_nexthop_cache_mtu),
+		TEST(test_too_big_nat4),
+		TEST(test_too_big_nat6),
+		TEST(test_too_big_vlan),
+		TEST(test_too_big_may_fragment),
 		TEST(test_syn_retry_is_an_error),
 		TEST(test_midstream_miss),
 		TEST(test_reverse_nat),

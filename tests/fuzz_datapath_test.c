@@ -290,7 +290,7 @@ static bool fz_prefix_match(const __u8 *a, const __u8 *p, __u32 plen)
 	return true;
 }
 
-enum { FZ_FIB_OK, FZ_FIB_NO_NEIGH, FZ_FIB_DROP, FZ_FIB_PASS };
+enum { FZ_FIB_OK, FZ_FIB_NO_NEIGH, FZ_FIB_DROP, FZ_FIB_PASS, FZ_FIB_TOO_BIG };
 
 /*
  * What bpf_fib_lookup says for a destination in this namespace: local,
@@ -349,7 +349,7 @@ static int fz_fib(bool v6, const __u8 src[16], const __u8 dst[16],
 			return FZ_FIB_PASS;
 	}
 	if (tot_len > FZ_MTU)
-		return FZ_FIB_PASS; /* frag needed */
+		return FZ_FIB_TOO_BIG; /* frag needed */
 	for (i = 0; i < fz_nneighs; i++) {
 		if (fz_neighs[i].dev == best->dev &&
 		    !memcmp(fz_neighs[i].addr, dst, 16)) {
@@ -548,6 +548,7 @@ static const char *const fz_pass_names[SLUICE_PASS_MAX] = {
 struct fz_xmit {
 	bool deferred;
 	bool route;
+	bool as_received; /* not yet rewritten: a too-big answer may quote it */
 	int fib;
 	__u8 mac[6];
 	int dev;
@@ -576,6 +577,12 @@ struct fz_expect {
 	__be16 vport;
 	__u32 icmp_ip_off, icmp_l4_off; /* quoted header, ICMP paths */
 	bool nh_hit; /* the flow's cached next hop was used */
+	/* rewrite_l3l4() that xmit() makes once the route is known */
+	bool rw;
+	bool rw_dst_side;
+	__u8 rw_addr[16];
+	__be16 rw_port;
+	size_t want_len; /* output length: the input's, but for a too-big answer */
 	struct fz_xmit xa; /* xmit() not yet decided: cache near expiry */
 	__u8 want[FZ_BUF];
 	__u8 mask[FZ_BUF]; /* 1: a checksum field, compared separately */
@@ -609,13 +616,10 @@ struct fz_opts {
 };
 
 enum fz_known {
-	FZK_FIB_REWRITE, /* rewritten, then passed for the fib (not no-neigh) */
-	FZK_MAX,
+	FZK_MAX, /* none known today */
 };
 
-static const char *const fz_known_names[FZK_MAX] = {
-	"rewritten_frame_passed_on_fib",
-};
+static const char *const fz_known_names[FZK_MAX + 1] = { "" };
 
 /* The first frame that hit a known bug, for the report. */
 struct fz_example {
@@ -779,15 +783,30 @@ static void fz_mask(struct fz_expect *x, __u32 off)
  * after the run from what the program did (fz_xmit_settle). A wrong
  * next hop, cached or not, still shows in the MACs.
  */
+static void fz_rewrite(struct fz *z, const struct fz_ref *r, bool dst_side,
+		       const __u8 addr[16], __be16 port);
+static void fz_too_big(struct fz *z, const struct fz_ref *r);
+
+/* The rewrite xmit() makes once it knows the packet goes on. */
+static void fz_rewrite_pending(struct fz *z, const struct fz_ref *r)
+{
+	struct fz_expect *x = &z->x;
+
+	if (x->rw)
+		fz_rewrite(z, r, x->rw_dst_side, x->rw_addr, x->rw_port);
+}
+
 static void fz_xmit_apply(struct fz *z, const struct fz_ref *r, bool hit)
 {
 	struct fz_expect *x = &z->x;
 	const struct fz_xmit *a = &x->xa;
 	struct sluice_backend_stats *bs;
+	bool df;
 
 	x->xa.deferred = false;
 	x->nh_hit = hit;
 	if (hit || a->fib == FZ_FIB_OK) {
+		fz_rewrite_pending(z, r);
 		if (a->route) {
 			__u32 t = r->l3 + (r->v6 ? 7 : 8);
 
@@ -802,6 +821,7 @@ static void fz_xmit_apply(struct fz *z, const struct fz_ref *r, bool hit)
 	}
 	switch (a->fib) {
 	case FZ_FIB_NO_NEIGH:
+		fz_rewrite_pending(z, r);
 		x->verdict = XDP_PASS;
 		x->reason = SLUICE_PASS_NO_NEIGH;
 		return;
@@ -817,7 +837,26 @@ static void fz_xmit_apply(struct fz *z, const struct fz_ref *r, bool hit)
 			a->cport, a->vport, a->proto);
 		x->verdict = XDP_DROP;
 		return;
+	case FZ_FIB_TOO_BIG:
+		df = r->v6 || (z->in[r->l3 + 6] & 0x40);
+		if (a->as_received && df) {
+			bs = fz_bs(z, a->backend_id);
+			if (bs)
+				bs->drops[SLUICE_DROP_TOO_BIG]++;
+			if (a->svc_for_drops >= 0)
+				z->shadow.s[a->svc_for_drops]
+					.drops[SLUICE_DROP_TOO_BIG]++;
+			fz_emit(z, SLUICE_EV_DROP, SLUICE_DROP_TOO_BIG,
+				a->svc_id, a->backend_id, a->colour, FZ_MTU,
+				a->client, a->vip, a->cport, a->vport,
+				a->proto);
+			fz_too_big(z, r);
+			return;
+		}
+		/* may be fragmented: the stack does, on the way out */
+		__attribute__((fallthrough));
 	default:
+		fz_rewrite_pending(z, r);
 		x->verdict = XDP_PASS;
 		x->reason = SLUICE_PASS_FIB;
 		return;
@@ -825,7 +864,8 @@ static void fz_xmit_apply(struct fz *z, const struct fz_ref *r, bool hit)
 }
 
 static void fz_xmit(struct fz *z, const struct fz_ref *r, const __u8 *fib_dst,
-		    bool route, __u32 backend_id, int svc_for_drops,
+		    bool route, bool as_received, __u32 backend_id,
+		    int svc_for_drops,
 		    __u32 svc_id, __u8 colour, const __u8 *client,
 		    const __u8 *vip, __be16 cport, __be16 vport, __u8 proto,
 		    const struct sluice_nexthop *nh)
@@ -836,6 +876,7 @@ static void fz_xmit(struct fz *z, const struct fz_ref *r, const __u8 *fib_dst,
 
 	memset(a, 0, sizeof(*a));
 	a->route = route;
+	a->as_received = as_received;
 	a->backend_id = backend_id;
 	a->svc_for_drops = svc_for_drops;
 	a->svc_id = svc_id;
@@ -846,7 +887,9 @@ static void fz_xmit(struct fz *z, const struct fz_ref *r, const __u8 *fib_dst,
 	a->cport = cport;
 	a->vport = vport;
 	/* the source as rewritten: the fib sees the packet as it leaves */
-	if (r->v6)
+	if (x->rw && !x->rw_dst_side)
+		memcpy(src, x->rw_addr, 16);
+	else if (r->v6)
 		memcpy(src, x->want + r->l3 + 8, 16);
 	else
 		fz_mapped(src, x->want + r->l3 + 12);
@@ -892,6 +935,69 @@ static void fz_rewrite(struct fz *z, const struct fz_ref *r, bool dst_side,
 	else
 		fz_mask(x, r->l4 + 6);
 	x->nat = true;
+}
+
+/* A nat path: its rewrite waits until xmit() knows the route. */
+static void fz_rewrite_later(struct fz *z, bool dst_side, const __u8 addr[16],
+			     __be16 port)
+{
+	struct fz_expect *x = &z->x;
+
+	x->rw = true;
+	x->rw_dst_side = dst_side;
+	memcpy(x->rw_addr, addr, 16);
+	x->rw_port = port;
+	x->nat = true;
+}
+
+/*
+ * send_too_big(): the frame turned around into an ICMP "fragmentation
+ * needed" / ICMPv6 "packet too big" from the packet's destination to
+ * its source, TTL 64, with the egress MTU, quoting the first 64 (IPv4)
+ * or 128 (IPv6) bytes of the IP packet as it came in. Written here from
+ * RFC 792 / 4443, not from the program.
+ */
+static void fz_too_big(struct fz *z, const struct fz_ref *r)
+{
+	struct fz_expect *x = &z->x;
+	const __u8 *in = z->in;
+	__u32 l2 = r->l3, q = r->v6 ? 128 : 64, h = r->v6 ? 48 : 28, i;
+	__u8 *w = x->want, *ip = w + l2, *ic = ip + h - 8;
+	__u32 pseudo = 0;
+
+	memcpy(w, in + 6, 6);
+	memcpy(w + 6, in, 6);
+	memcpy(w + 12, in + 12, l2 - 12);
+	memcpy(ip + h, in + l2, q);
+	memset(ip, 0, h);
+	if (!r->v6) {
+		ip[0] = 0x45;
+		fz_put16(ip + 2, (__u16)(h + q));
+		ip[8] = 64;
+		ip[9] = IPPROTO_ICMP;
+		memcpy(ip + 12, in + l2 + 16, 4);
+		memcpy(ip + 16, in + l2 + 12, 4);
+		fz_put16(ip + 10, pkt_csum(ip, 20, 0));
+		ic[0] = 3;
+		ic[1] = 4;
+		fz_put16(ic + 6, FZ_MTU);
+	} else {
+		ip[0] = 0x60;
+		fz_put16(ip + 4, (__u16)(8 + q));
+		ip[6] = IPPROTO_ICMPV6;
+		ip[7] = 64;
+		memcpy(ip + 8, in + l2 + 24, 16);
+		memcpy(ip + 24, in + l2 + 8, 16);
+		ic[0] = 2;
+		fz_put16(ic + 6, FZ_MTU);
+		for (i = 0; i < 32; i += 2)
+			pseudo += (__u32)ip[8 + i] << 8 | ip[9 + i];
+		pseudo += 8 + q + IPPROTO_ICMPV6;
+	}
+	fz_put16(ic + 2, pkt_csum(ic, 8 + q, pseudo));
+	x->want_len = l2 + h + q;
+	memset(x->mask, 0, x->want_len);
+	x->verdict = XDP_TX;
 }
 
 static __u32 fz_segment_colour(int svc, const __u8 src[16], bool *pinned)
@@ -1064,9 +1170,10 @@ decided:
 	x->backend_id = fl.backend_id;
 	fz_remember(z, r, svc, fl.backend, fl.backend_port);
 	if (nat)
-		fz_rewrite(z, r, true, fl.backend, fl.backend_port);
+		fz_rewrite_later(z, true, fl.backend, fl.backend_port);
 	/* a flow still being created caches nothing */
-	fz_xmit(z, r, fl.backend, nat, fl.backend_id, svc, s->val.id, fl.colour,
+	fz_xmit(z, r, fl.backend, nat, true, fl.backend_id, svc, s->val.id,
+		fl.colour,
 		r->key.src, r->key.dst, r->key.sport, r->key.dport,
 		r->key.proto, have ? &fl.nh : NULL);
 }
@@ -1143,8 +1250,9 @@ static void fz_model_reverse(struct fz *z, const struct fz_ref *r,
 			}
 		}
 	}
-	fz_rewrite(z, r, false, n->vip, n->vip_port);
-	fz_xmit(z, r, r->key.dst, true, n->backend_id, -1, n->svc_id, n->colour,
+	fz_rewrite_later(z, false, n->vip, n->vip_port);
+	fz_xmit(z, r, r->key.dst, true, true, n->backend_id, -1, n->svc_id,
+		n->colour,
 		r->key.dst, n->vip, r->key.dport, n->vip_port, r->key.proto,
 		&n->nh);
 }
@@ -1242,7 +1350,8 @@ static void fz_model_icmp(struct fz *z, const struct fz_ref *r)
 		}
 		z->shadow.g.icmp_forwarded++;
 		if (s->val.mode != SLUICE_MODE_NAT) {
-			fz_xmit(z, r, fl.backend, false, fl.backend_id, -1,
+			fz_xmit(z, r, fl.backend, false, false, fl.backend_id,
+				-1,
 				fl.svc_id, fl.colour, fk.src, fk.dst, fk.sport,
 				fk.dport, fk.proto, NULL);
 			return;
@@ -1260,7 +1369,8 @@ static void fz_model_icmp(struct fz *z, const struct fz_ref *r)
 		fz_set(x, off, &fl.backend_port, 2);
 		fz_mask(x, r->l4 + 2);
 		x->nat = true;
-		fz_xmit(z, r, fl.backend, true, fl.backend_id, -1, fl.svc_id,
+		fz_xmit(z, r, fl.backend, true, false, fl.backend_id, -1,
+			fl.svc_id,
 			fl.colour, fk.src, fk.dst, fk.sport, fk.dport, fk.proto,
 			NULL);
 		return;
@@ -1309,7 +1419,8 @@ static void fz_model_icmp(struct fz *z, const struct fz_ref *r)
 		fz_set(x, off + 2, &nv.vip_port, 2);
 		fz_mask(x, r->l4 + 2);
 		x->nat = true;
-		fz_xmit(z, r, r->key.dst, true, nv.backend_id, -1, nv.svc_id,
+		fz_xmit(z, r, r->key.dst, true, false, nv.backend_id, -1,
+			nv.svc_id,
 			nv.colour, in.src, nv.vip, in.sport, nv.vip_port,
 			in.proto, NULL);
 	}
@@ -1329,6 +1440,8 @@ static void fz_model(struct fz *z, const struct fz_ref *r)
 	x->nh_hit = false;
 	x->xa.deferred = false;
 	x->icmp_ip_off = x->icmp_l4_off = 0;
+	x->rw = false;
+	x->want_len = z->in_len;
 	memcpy(x->want, z->in, z->in_len);
 	memset(x->mask, 0, z->in_len);
 
@@ -1489,8 +1602,7 @@ static unsigned int fz_known_bugs(const struct fz *z)
 	const struct fz_expect *x = &z->x;
 	unsigned int m = 0;
 
-	if (x->nat && x->verdict == XDP_PASS && x->reason == SLUICE_PASS_FIB)
-		m |= 1u << FZK_FIB_REWRITE;
+	(void)x;
 	return m;
 }
 
@@ -1504,21 +1616,32 @@ static int fz_check(struct fz *z, const struct fz_ref *r, int verdict,
 	bool changed;
 	size_t i;
 	long diff;
-	/* known bugs excused from their check, unless strict */
-	unsigned int known = fz_known_bugs(z) & ~z->o.strict;
 
 	/* 1: a verdict the program may give. */
 	if (verdict != XDP_PASS && verdict != XDP_DROP &&
-	    verdict != XDP_REDIRECT)
+	    verdict != XDP_REDIRECT && verdict != XDP_TX)
 		return fz_fail(z, "invariant 1 (verdict)",
 			       "verdict %d (%s); model expected %s", verdict,
 			       fz_verdict_name(verdict),
 			       fz_verdict_name(x->verdict));
-	if (out_len != z->in_len)
+	/* Only a "too big" answer, sent back, is not the input's length. */
+	if (verdict != XDP_TX && out_len != z->in_len)
 		return fz_fail(z, "invariant 2 (length)",
 			       "output is %zu bytes, input %zu", out_len,
 			       z->in_len);
-	changed = memcmp(in, out, out_len) != 0;
+	if (verdict == XDP_TX) {
+		/* 3: back to the sender, from the address it sent to */
+		if (fz_parse(out, out_len, &ro) != FZ_OK || !ro.icmp ||
+		    memcmp(out, in + 6, 6) || memcmp(ro.key.dst, r->key.src, 16) ||
+		    memcmp(ro.key.src, r->key.dst, 16))
+			return fz_fail(z, "invariant 3 (too big)",
+				       "XDP_TX that is no ICMP answer to the sender");
+		if (out_len != x->want_len)
+			return fz_fail(z, "model (length)",
+				       "too-big answer of %zu bytes, model expected %zu",
+				       out_len, x->want_len);
+	}
+	changed = verdict == XDP_TX || memcmp(in, out, out_len) != 0;
 
 	/*
 	 * 2: unrelated frames pass untouched. "Related" is decided by the
@@ -1539,15 +1662,16 @@ static int fz_check(struct fz *z, const struct fz_ref *r, int verdict,
 			       changed ? ", changed" : "");
 	/*
 	 * A changed PASS must be a NAT rewrite handed to the stack to
-	 * resolve the next hop: toward a backend of the service, or from
-	 * its VIP. Handed over for any other fib answer (frag needed, not
-	 * forwarded) the stack gets a packet it cannot answer for: its
-	 * "too big" would quote the backend to a client that never heard
-	 * of it.
+	 * resolve the next hop, deliver to a backend on this host or
+	 * fragment: toward a backend of the service, or from its VIP. (A
+	 * packet that may not be fragmented is answered "too big" here,
+	 * quoting it as it came, never handed over rewritten: the stack's
+	 * answer would quote the backend to a client that never heard of
+	 * it.)
 	 */
 	if (verdict == XDP_PASS && changed) {
 		bool ok = x->nat && (x->reason == SLUICE_PASS_NO_NEIGH ||
-				     known & (1u << FZK_FIB_REWRITE));
+				     x->reason == SLUICE_PASS_FIB);
 
 		if (ok && x->fwd_side) {
 			fz_parse(out, out_len, &ro);
@@ -1560,9 +1684,7 @@ static int fz_check(struct fz *z, const struct fz_ref *r, int verdict,
 		if (!ok)
 			return fz_fail(
 				z, "invariant 2 (changed on PASS)",
-				x->nat && x->reason == SLUICE_PASS_FIB ?
-					"path %s: rewritten, then passed because the fib said frag-needed or not-forwarded; only an unresolved neighbour may hand a rewritten frame to the stack" :
-					"PASS with a changed frame on path %s, not a rewrite toward a backend or from a VIP",
+				"PASS with a changed frame on path %s, not a rewrite toward a backend or from a VIP",
 				fz_path_names[x->path]);
 	}
 
@@ -1630,7 +1752,7 @@ static int fz_check(struct fz *z, const struct fz_ref *r, int verdict,
 	}
 
 	/* Only the Ethernet addresses and the IP packet may change. */
-	if (changed && r->rc == FZ_OK) {
+	if (changed && r->rc == FZ_OK && verdict != XDP_TX) {
 		for (i = 12; i < out_len; i++) {
 			if (in[i] == out[i] || (i >= r->l3 && i < r->l4_end))
 				continue;
@@ -1733,7 +1855,7 @@ static int fz_checkpoint(struct fz *z)
 	const struct fz_result *res = z->res;
 	struct sluice_global_stats g;
 	char what[96];
-	__u64 pass_sum = 0, drops = 0, attempts = 0, redirect_side = 0;
+	__u64 pass_sum = 0, drops = 0, attempts = 0, redirect_side = 0, too_big = 0;
 	int i, j;
 
 	z->ev_seen = 0;
@@ -1817,6 +1939,7 @@ static int fz_checkpoint(struct fz *z)
 		attempts += s.fwd_packets + s.rev_packets +
 			    s.errors[SLUICE_ERR_ICMP];
 		redirect_side += s.drops[SLUICE_DROP_NO_ROUTE];
+		too_big += s.drops[SLUICE_DROP_TOO_BIG];
 	}
 
 	/*
@@ -1827,15 +1950,17 @@ static int fz_checkpoint(struct fz *z)
 	 * attempt: fwd_packets (steered), rev_packets (reverse NAT),
 	 * icmp_forwarded (error toward a backend) or errors[icmp] (error
 	 * from the backend side); xmit() turns each into a REDIRECT, a
-	 * rewritten PASS (no_neighbour, fib) or a no-route DROP.
+	 * rewritten PASS (no_neighbour, fib), a no-route DROP or a "too
+	 * big" answer (TX, counted as the backend's too_big drop).
 	 */
+	FZ_CMP("too-big drops vs TX verdicts", too_big, res->verdicts[XDP_TX]);
 	FZ_CMP("sum of pass reasons vs PASS verdicts", pass_sum,
 	       res->verdicts[XDP_PASS]);
 	FZ_CMP("empty-pool + no-route drops vs DROP verdicts", drops,
 	       res->verdicts[XDP_DROP]);
 	FZ_CMP("xmit attempts - rewritten passes - no-route drops vs REDIRECT verdicts",
 	       attempts - g.pass[SLUICE_PASS_NO_NEIGH] -
-		       g.pass[SLUICE_PASS_FIB] - redirect_side,
+		       g.pass[SLUICE_PASS_FIB] - redirect_side - too_big,
 	       res->verdicts[XDP_REDIRECT]);
 	return 0;
 }
@@ -3276,12 +3401,13 @@ static void fz_print_summary(FILE *f, const struct fz_opts *o,
 		r->secs > 0 ? (double)r->frames / r->secs : 0.0, r->mutated);
 	fprintf(f,
 		"# verdicts: pass %" PRIu64 ", drop %" PRIu64
-		", redirect %" PRIu64 " (%" PRIu64
+		", too big (tx) %" PRIu64 ", redirect %" PRIu64 " (%" PRIu64
 		" by a cached next hop); %" PRIu64
 		" rewritten frames had their checksums asserted; %" PRIu64
 		" events matched\n",
 		r->verdicts[XDP_PASS], r->verdicts[XDP_DROP],
-		r->verdicts[XDP_REDIRECT], r->nh_hits, r->csum_checked,
+		r->verdicts[XDP_TX], r->verdicts[XDP_REDIRECT], r->nh_hits,
+		r->csum_checked,
 		r->events);
 	fprintf(f, "# paths:");
 	for (i = 0; i < FZP_MAX; i++)

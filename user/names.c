@@ -20,6 +20,7 @@ const char *const sluice_pass_names[SLUICE_PASS_MAX] = {
 const char *const sluice_drop_names[SLUICE_DROP_MAX] = {
 	[SLUICE_DROP_EMPTY_POOL] = "empty_pool",
 	[SLUICE_DROP_NO_ROUTE] = "no_route",
+	[SLUICE_DROP_TOO_BIG] = "too_big",
 };
 
 const char *const sluice_error_names[SLUICE_ERR_MAX] = {
