@@ -136,7 +136,9 @@ json_t *sluice_event_json(struct sluice_namer *n, const void *data,
 			    bname ? json_string(bname) : json_null());
 	if (reason)
 		json_object_set_new(o, "reason", json_string(reason));
-	if (e->value)
+	if (e->type == SLUICE_EV_DROP && e->reason == SLUICE_DROP_TOO_BIG)
+		json_object_set_new(o, "mtu", json_integer(e->value));
+	else if (e->value)
 		json_object_set_new(o, "status", json_integer(e->value));
 	return o;
 }

@@ -33,8 +33,13 @@ int sluice_agent_snapshot(const struct sluice_maps *m, const char *svc,
 			s->flows[c] += st.new_flows;
 			for (k = 0; k < SLUICE_ERR_MAX; k++)
 				s->errors[c] += st.errors[k];
+			/*
+			 * A "too big" answer is path-MTU discovery working,
+			 * not the pool failing: the client resends smaller.
+			 */
 			for (k = 0; k < SLUICE_DROP_MAX; k++)
-				s->errors[c] += st.drops[k];
+				if (k != SLUICE_DROP_TOO_BIG)
+					s->errors[c] += st.drops[k];
 			for (k = 0; k < SLUICE_HIST_BUCKETS; k++)
 				s->first_byte_hist[c][k] += st.first_byte_hist[k];
 		}
