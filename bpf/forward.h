@@ -233,7 +233,6 @@ static __attribute__((noinline)) int steer(struct xdp_md *ctx, struct pkt *p,
 		.proto = p->key.proto,
 	};
 	__u32 payload = p->l4_end - p->payload_off;
-	__u64 now = bpf_ktime_get_ns();
 	__u64 len = end - data;
 	int nat = svc->mode == SLUICE_MODE_NAT, rc;
 	__be32 syn_seq;
@@ -257,7 +256,8 @@ static __attribute__((noinline)) int steer(struct xdp_md *ctx, struct pkt *p,
 		fl = NULL;
 	}
 	if (!fl) {
-		rc = new_flow(p, svc, ss, &nf, now, payload, &fv, old,
+		rc = new_flow(p, svc, ss, &nf, bpf_ktime_get_ns(), payload, &fv,
+			      old,
 			      syn_seq);
 		if (rc == NEW_FLOW_SAME) {
 			fl = (struct sluice_flow *)old;
@@ -271,7 +271,7 @@ static __attribute__((noinline)) int steer(struct xdp_md *ctx, struct pkt *p,
 	} else if (payload && !(fl->flags & SLUICE_FLOW_F_CLIENT_DATA)) {
 		fl->flags |= SLUICE_FLOW_F_CLIENT_DATA;
 		if (nat)
-			mark_request(p, fl, now);
+			mark_request(p, fl, bpf_ktime_get_ns());
 	}
 
 	if (ss) {
@@ -287,7 +287,8 @@ static __attribute__((noinline)) int steer(struct xdp_md *ctx, struct pkt *p,
 	nh = fl == &nf ? NULL : &fl->nh;
 	if (!nat)
 		return xmit(ctx, p, fl->backend, 0, NULL, 1, bs, ss, &fv,
-			    svc->id, fl->backend_id, fl->colour, nh, now);
+			    svc->id, fl->backend_id, fl->colour, nh,
+			    nexthop_now());
 
 	/* fl may point into the map: copy what the rewrite needs first. */
 	__u8 backend[16] __attribute__((aligned(4)));
@@ -299,7 +300,7 @@ static __attribute__((noinline)) int steer(struct xdp_md *ctx, struct pkt *p,
 
 	__builtin_memcpy(backend, fl->backend, 16);
 	return xmit(ctx, p, backend, 1, &rw, 1, bs, ss, &fv, svc->id,
-		    backend_id, colour, nh, now);
+		    backend_id, colour, nh, nexthop_now());
 }
 
 #endif /* SLUICE_BPF_FORWARD_H */

@@ -121,7 +121,7 @@ static __attribute__((noinline)) int reverse(struct xdp_md *ctx, struct pkt *p)
 	rw.dst_side = 0;
 	fv.vip = vip;
 	return xmit(ctx, p, p->key.dst, 1, &rw, 1, bs, NULL, &fv, n->svc_id,
-		    n->backend_id, n->colour, &n->nh, bpf_ktime_get_ns());
+		    n->backend_id, n->colour, &n->nh, nexthop_now());
 }
 
 #endif /* SLUICE_BPF_REVERSE_H */

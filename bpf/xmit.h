@@ -109,6 +109,17 @@ static __always_inline void decrement_ttl(void *data, void *end,
 	}
 }
 
+/*
+ * The clock of the next-hop cache: CLOCK_MONOTONIC at tick resolution,
+ * plenty for a one-second lifetime and much cheaper per packet than the
+ * exact clock (no clock-source read; on a VM that read is a large part
+ * of a packet's cost). Timestamps that measure latency use the exact one.
+ */
+static __always_inline __u64 nexthop_now(void)
+{
+	return bpf_ktime_get_coarse_ns();
+}
+
 /* An address rewrite that xmit() makes once the way out is known. */
 struct l3l4_rewrite {
 	const __u8 *addr; /* 16 bytes, IPv4-mapped for IPv4 */

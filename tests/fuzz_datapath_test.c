@@ -670,7 +670,7 @@ struct fz {
 	size_t max_frame;
 	uint64_t frame;
 	struct fz_expect x;
-	__u64 now; /* CLOCK_MONOTONIC before the frame: bpf_ktime_get_ns() */
+	__u64 now; /* before the frame: the next-hop cache's coarse clock */
 	__u8 in[FZ_BUF], out[FZ_BUF];
 	size_t in_len;
 	int kind;
@@ -3178,7 +3178,7 @@ static int fz_one(struct fz *z, int ifindex)
 
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	z->now = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
 	fz_parse(z->in, z->in_len, &r);
 	fz_model(z, &r);
