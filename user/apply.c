@@ -104,13 +104,15 @@ static int precheck(const struct sluice_maps *m, const struct sluice_cfg *cfg,
 /* The pool as the file wants it, keeping slots of backends that stay. */
 static int pool_converge(const struct sluice_maps *m, __u32 id, __u8 colour,
 			 const struct sluice_cfg_service *s,
-			 const struct sluice_apply_opts *o, bool *changed)
+			 const struct sluice_apply_opts *o,
+			 struct sluice_pool_batch *batch, bool *changed)
 {
 	struct sluice_pool *cur = calloc(1, sizeof(*cur));
 	struct sluice_pool *next = calloc(1, sizeof(*next));
 	char ep[SLUICE_ENDPOINT_STRLEN];
+	__u32 fresh[SLUICE_MAX_BACKENDS_PER_POOL];
 	struct sluice_service v;
-	int i, slot, err = 0;
+	int i, slot, err = 0, nfresh = 0;
 
 	*changed = false;
 	if (!cur || !next) {
@@ -180,15 +182,21 @@ static int pool_converge(const struct sluice_maps *m, __u32 id, __u8 colour,
 		say(o, "add %s backend %s of '%s' (weight %u)",
 		    sluice_colour_name(colour), ep, s->name, cb->weight);
 		*changed = true;
-		if (!o->dry_run)
-			bpf_map_delete_elem(m->backend_stats, &b->id);
+		fresh[nfresh++] = b->id;
 	}
 	if (!*changed || o->dry_run)
 		goto out;
-	err = sluice_service_value(m, id, &v);
+	/*
+	 * New backends start from zero (a slot may have held another);
+	 * those that stay have had counters since they were added.
+	 */
+	err = sluice_backend_stats_reset(m, fresh, nfresh);
+	if (!err)
+		err = sluice_service_value(m, id, &v);
 	if (!err) {
 		next->generation++;
-		err = sluice_pool_publish(m, id, colour, next, v.hash_seed);
+		err = sluice_pool_stage(m, batch, id, colour, next,
+					v.hash_seed, true);
 	}
 out:
 	free(cur);
@@ -249,9 +257,14 @@ static int segments_converge(const struct sluice_maps *m, __u32 id,
 	return err;
 }
 
+/*
+ * First pass over a service: it exists with the file's VIP, mode and
+ * affinity, and its pools are built and staged in `batch`.
+ */
 static int service_converge(const struct sluice_maps *m,
 			    const struct sluice_cfg_service *s,
-			    const struct sluice_apply_opts *o)
+			    const struct sluice_apply_opts *o,
+			    struct sluice_pool_batch *batch)
 {
 	struct sluice_service_meta meta;
 	struct sluice_service v;
@@ -294,10 +307,33 @@ static int service_converge(const struct sluice_maps *m,
 			return -errno;
 	}
 	for (c = 0; c < SLUICE_COLOURS; c++) {
-		err = pool_converge(m, id, c, s, o, &changed);
+		err = pool_converge(m, id, c, s, o, batch, &changed);
 		if (err)
 			return err;
 	}
+	return 0;
+}
+
+/*
+ * Second pass, once the pools are published: segments, roles and the
+ * split, so no new flow is sent to a pool before it holds its backends.
+ */
+static int service_route(const struct sluice_maps *m,
+			 const struct sluice_cfg_service *s,
+			 const struct sluice_apply_opts *o)
+{
+	struct sluice_service_meta meta;
+	__u32 id;
+	int err;
+
+	err = sluice_service_find(m, s->name, &id, &meta);
+	/* A dry run of a service it would (re-)create: nothing more to say. */
+	if (o->dry_run &&
+	    (err == -ENOENT ||
+	     (!err && memcmp(&meta.key, &s->key, sizeof(s->key)))))
+		return 0;
+	if (err)
+		return err;
 	err = segments_converge(m, id, s, o);
 	if (err)
 		return err;
@@ -325,6 +361,7 @@ static int service_converge(const struct sluice_maps *m,
 int sluice_apply(const struct sluice_maps *m, const struct sluice_cfg *cfg,
 		 const struct sluice_apply_opts *o, char *err, size_t errlen)
 {
+	struct sluice_pool_batch batch = { 0 };
 	struct sluice_service_meta meta;
 	int i, rc;
 	__u32 id;
@@ -347,14 +384,24 @@ int sluice_apply(const struct sluice_maps *m, const struct sluice_cfg *cfg,
 		}
 	}
 	for (i = 0; i < cfg->nservices; i++) {
-		rc = service_converge(m, &cfg->services[i], o);
-		if (rc) {
-			snprintf(err, errlen, "service '%s': %s",
-				 cfg->services[i].name,
-				 rc == -ENOSPC ? "a limit is reached" :
-						 strerror(-rc));
-			return rc;
-		}
+		rc = service_converge(m, &cfg->services[i], o, &batch);
+		if (rc)
+			goto fail;
+	}
+	rc = sluice_pool_commit(m, &batch);
+	if (rc) {
+		snprintf(err, errlen, "publishing the pools: %s", strerror(-rc));
+		return rc;
+	}
+	for (i = 0; i < cfg->nservices; i++) {
+		rc = service_route(m, &cfg->services[i], o);
+		if (rc)
+			goto fail;
 	}
 	return 0;
+fail:
+	sluice_pool_batch_free(&batch);
+	snprintf(err, errlen, "service '%s': %s", cfg->services[i].name,
+		 rc == -ENOSPC ? "a limit is reached" : strerror(-rc));
+	return rc;
 }

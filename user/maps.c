@@ -10,6 +10,10 @@
 #include "maglev.h"
 #include "sluice_hash.h"
 
+#ifndef ENOTSUPP
+#define ENOTSUPP 524 /* the kernel's "operation not supported", as returned */
+#endif
+
 __u32 sluice_service_seed(__u32 host_seed, const struct sluice_service_key *k)
 {
 	__u32 w[4];
@@ -78,10 +82,50 @@ static int ensure_backend_stats(const struct sluice_maps *m,
 	return err;
 }
 
-int sluice_pool_publish(const struct sluice_maps *m, __u32 svc_id,
-			__u8 colour, struct sluice_pool *pool, __u32 seed)
+#define RESET_CHUNK 32
+
+int sluice_backend_stats_reset(const struct sluice_maps *m, const __u32 *ids,
+			       int n)
 {
-	__u32 idx = sluice_pool_index(svc_id, colour), zero = 0;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+	int ncpu = libbpf_num_possible_cpus(), done = 0, tries = 0, err = 0;
+	void *zero;
+
+	if (ncpu < 0)
+		return ncpu;
+	zero = calloc((size_t)RESET_CHUNK * ncpu,
+		      sizeof(struct sluice_backend_stats));
+	if (!zero)
+		return -ENOMEM;
+	while (done < n) {
+		__u32 count = n - done < RESET_CHUNK ? n - done : RESET_CHUNK;
+
+		if (!bpf_map_update_batch(m->backend_stats, ids + done, zero,
+					  &count, &opts)) {
+			done += count;
+			tries = 0;
+			continue;
+		}
+		/* count says how many went in before the one that failed */
+		done += count;
+		if (errno != ENOMEM || ++tries > 50) {
+			err = -errno;
+			break;
+		}
+		usleep(200 * tries);
+	}
+	free(zero);
+	return err;
+}
+
+/*
+ * A pool's table built and written into a new inner map: its fd.
+ * stats_ready: the caller made every backend's counters itself.
+ */
+static int pool_inner(const struct sluice_maps *m, __u32 svc_id, __u8 colour,
+		      struct sluice_pool *pool, __u32 seed, bool stats_ready)
+{
+	__u32 zero = 0;
 	int fd, err;
 
 	if (svc_id >= SLUICE_MAX_SERVICES || colour >= SLUICE_COLOURS)
@@ -89,19 +133,102 @@ int sluice_pool_publish(const struct sluice_maps *m, __u32 svc_id,
 	err = sluice_build_table(pool, seed);
 	if (err)
 		return err;
-	err = ensure_backend_stats(m, pool);
+	err = stats_ready ? 0 : ensure_backend_stats(m, pool);
 	if (err)
 		return err;
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sluice_pool", sizeof(__u32),
 			    sizeof(*pool), 1, NULL);
 	if (fd < 0)
 		return -errno;
-	err = 0;
-	if (bpf_map_update_elem(fd, &zero, pool, BPF_ANY) ||
-	    bpf_map_update_elem(m->pools, &idx, &fd, BPF_ANY))
+	if (bpf_map_update_elem(fd, &zero, pool, BPF_ANY)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int sluice_pool_publish(const struct sluice_maps *m, __u32 svc_id,
+			__u8 colour, struct sluice_pool *pool, __u32 seed)
+{
+	__u32 idx = sluice_pool_index(svc_id, colour);
+	int fd, err = 0;
+
+	fd = pool_inner(m, svc_id, colour, pool, seed, false);
+	if (fd < 0)
+		return fd;
+	if (bpf_map_update_elem(m->pools, &idx, &fd, BPF_ANY))
 		err = -errno;
 	close(fd);
 	return err;
+}
+
+int sluice_pool_stage(const struct sluice_maps *m, struct sluice_pool_batch *b,
+		      __u32 svc_id, __u8 colour, struct sluice_pool *pool,
+		      __u32 seed, bool stats_ready)
+{
+	int fd;
+
+	if (b->n == b->cap) {
+		int cap = b->cap ? b->cap * 2 : 64;
+		__u32 *keys = realloc(b->keys, cap * sizeof(*keys));
+		int *fds;
+
+		if (!keys)
+			return -ENOMEM;
+		b->keys = keys;
+		fds = realloc(b->fds, cap * sizeof(*fds));
+		if (!fds)
+			return -ENOMEM;
+		b->fds = fds;
+		b->cap = cap;
+	}
+	fd = pool_inner(m, svc_id, colour, pool, seed, stats_ready);
+	if (fd < 0)
+		return fd;
+	b->keys[b->n] = sluice_pool_index(svc_id, colour);
+	b->fds[b->n++] = fd;
+	return 0;
+}
+
+/*
+ * One batch update for every staged pool: the kernel waits for running
+ * programs (an RCU grace period, 10-30 ms) once per update call, so a
+ * thousand pools published one by one wait a thousand times.
+ */
+int sluice_pool_commit(const struct sluice_maps *m, struct sluice_pool_batch *b)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 count = b->n;
+	int err = 0;
+
+	if (b->n && bpf_map_update_batch(m->pools, b->keys, b->fds, &count,
+					 &opts)) {
+		err = -errno;
+		/* An old kernel without batches for this map: one by one. */
+		if (err == -EINVAL || err == -ENOTSUPP || err == -EOPNOTSUPP) {
+			err = 0;
+			for (; count < (__u32)b->n && !err; count++)
+				if (bpf_map_update_elem(m->pools,
+							&b->keys[count],
+							&b->fds[count],
+							BPF_ANY))
+					err = -errno;
+		}
+	}
+	sluice_pool_batch_free(b);
+	return err;
+}
+
+void sluice_pool_batch_free(struct sluice_pool_batch *b)
+{
+	int i;
+
+	for (i = 0; i < b->n; i++)
+		close(b->fds[i]);
+	free(b->keys);
+	free(b->fds);
+	memset(b, 0, sizeof(*b));
 }
 
 int sluice_pool_read(const struct sluice_maps *m, __u32 svc_id, __u8 colour,

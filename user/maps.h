@@ -8,6 +8,7 @@
 #ifndef SLUICE_MAPS_H
 #define SLUICE_MAPS_H
 
+#include <stdbool.h>
 #include <linux/types.h>
 #include "sluice_abi.h"
 
@@ -40,6 +41,25 @@ int sluice_config_read(const struct sluice_maps *m, struct sluice_config *c);
  */
 int sluice_pool_publish(const struct sluice_maps *m, __u32 svc_id,
 			__u8 colour, struct sluice_pool *pool, __u32 seed);
+/*
+ * Pools built now and published together later, with one map update
+ * (sluice_pool_commit): for changes to many pools at once. Commit or
+ * free a batch; both release it.
+ */
+struct sluice_pool_batch {
+	__u32 *keys;
+	int *fds;
+	int n, cap;
+};
+/* stats_ready: every backend's counters exist (see below) */
+int sluice_pool_stage(const struct sluice_maps *m, struct sluice_pool_batch *b,
+		      __u32 svc_id, __u8 colour, struct sluice_pool *pool,
+		      __u32 seed, bool stats_ready);
+/* Zeroed counters for these backend ids, created where missing. */
+int sluice_backend_stats_reset(const struct sluice_maps *m, const __u32 *ids,
+			       int n);
+int sluice_pool_commit(const struct sluice_maps *m, struct sluice_pool_batch *b);
+void sluice_pool_batch_free(struct sluice_pool_batch *b);
 /* Current pool, or -ENOENT when none was ever published. */
 int sluice_pool_read(const struct sluice_maps *m, __u32 svc_id, __u8 colour,
 		     struct sluice_pool *out);
