@@ -315,6 +315,23 @@ static int service_converge(const struct sluice_maps *m,
 }
 
 /*
+ * A rollout of this very service (not an older one of the same name)
+ * that finished, releasing the colour the file still calls the
+ * candidate: the file predates that outcome. Re-applied (an agent
+ * restarting with --config, say), its roles and split would undo a
+ * promotion or expose again a candidate that was rolled back, silently.
+ */
+static bool release_decided(const struct sluice_cfg_service *s,
+			    const struct sluice_service_meta *meta)
+{
+	struct sluice_rollout r;
+
+	return !sluice_store_load(s->name, &r) && !sluice_rollout_active(&r) &&
+	       r.service_created_ns == meta->created_ns &&
+	       r.candidate == s->candidate;
+}
+
+/*
  * Second pass, once the pools are published: segments, roles and the
  * split, so no new flow is sent to a pool before it holds its backends.
  */
@@ -341,6 +358,19 @@ static int service_route(const struct sluice_maps *m,
 	    (s->has_split && meta.split_ppm != s->split_ppm)) {
 		char buf[SLUICE_PPM_STRLEN];
 		__u32 ppm = s->has_split ? s->split_ppm : 0;
+
+		if (release_decided(s, &meta)) {
+			say(o, "keep the roles and split of '%s' as its "
+			    "finished rollout left them (%s stable, %s at %s): "
+			    "the file still names %s as the candidate; change "
+			    "them with 'sluice split' or 'sluice flip', or name "
+			    "the other colour as candidate in the file",
+			    s->name, sluice_colour_name(!meta.candidate),
+			    sluice_colour_name(meta.candidate),
+			    sluice_format_ppm(meta.split_ppm, buf, sizeof(buf)),
+			    sluice_colour_name(s->candidate));
+			return 0;
+		}
 
 		say(o, "set the split of '%s' to %s to %s", s->name,
 		    sluice_format_ppm(ppm, buf, sizeof(buf)),
