@@ -189,6 +189,9 @@ jcheck "every service's backend counted too_big drops; status says so" \
 jcheck "...and the judge counts none of them as the pool's errors" \
 	"$WORK/st.json" '[.services[] | .pools.blue.backends[0].errors
 	| to_entries[] | .value] | all(. == 0)'
+sl status tcp4 | grep -Eq "drops: .*too big [1-9]" &&
+	ok "sluice status shows the service's too-big drops" ||
+	not_ok "sluice status: too big ($(sl status tcp4 | grep drops))"
 in_ns "$NS_EDGE" curl -sf "http://127.0.0.1:$PORT/metrics" >"$WORK/m.txt"
 n=$(grep -c '^sluice_backend_drops_total{.*reason="too_big"} [1-9]' "$WORK/m.txt")
 [ "$n" -eq 4 ] && ok "sluice_backend_drops_total{reason=\"too_big\"} moved for all 4" ||

@@ -55,10 +55,11 @@ static void print_service(json_t *s)
 		       geti(split, "new_flows_since_change"));
 	else
 		printf("; no new flows since the change\n");
-	printf("  drops: empty pool %lld, no route %lld; segment flows %lld, "
-	       "flow misses %lld\n",
+	printf("  drops: empty pool %lld, no route %lld, too big %lld; segment "
+	       "flows %lld, flow misses %lld\n",
 	       geti(json_object_get(s, "drops"), "empty_pool"),
 	       geti(json_object_get(s, "drops"), "no_route"),
+	       geti(json_object_get(s, "drops"), "too_big"),
 	       geti(s, "segment_flows"), geti(s, "flow_misses"));
 	pools = json_object_get(s, "pools");
 	json_object_foreach(pools, colour, pool)
