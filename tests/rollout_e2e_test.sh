@@ -105,10 +105,10 @@ jq -e '.errors | add == 0' "$WORK/healthy.json" >/dev/null &&
 	not_ok "no client connection failed during the rollout"
 stop_backends
 
-# ---- faulty releases are rolled back in about half a second ---------------
+# ---- faulty releases are rolled back well under a second ------------------
 # Typically 500-800 ms (the number is printed); the bound is 2 s so that a
 # busy shared host does not fail it, which still catches a judge that
-# waits for the 30 s bake or a second window.
+# waits out the 30 s bake instead of acting on two failing 250 ms ticks.
 rollback_case() {
 	local name=$1 gate=$2
 	shift 2
