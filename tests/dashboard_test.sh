@@ -44,11 +44,28 @@ in_ns "$S" backend add web green 198.18.2.10:8080 >/dev/null
 nsenter --net=/var/run/netns/$NS "$S" agent --metrics 127.0.0.1:9464 \
 	--events "$WORK/events.jsonl" 2>"$WORK/agent.log" &
 AGENT=$!
-for _ in $(seq 50); do [ -S "$SLUICE_SOCKET" ] && break; sleep 0.1; done
+# Up to 30 s for the agent on a busy host; one that died fails below.
+for _ in $(seq 300); do
+	[ -S "$SLUICE_SOCKET" ] && break
+	kill -0 "$AGENT" 2>/dev/null || break
+	sleep 0.1
+done
 in_ns "$S" rollout start web --steps 5,100 --bake 1m >/dev/null
-sleep 1
-in_ns curl -sf http://127.0.0.1:9464/metrics >"$WORK/metrics.txt" &&
-	ok "scraped the agent" || not_ok "scraped the agent"
+# A scrape that shows the rollout running (up to 10 s): from then on
+# every family the dashboard reads is there to be checked.
+scraped=""
+for _ in $(seq 100); do
+	if in_ns curl -sf --max-time 5 http://127.0.0.1:9464/metrics \
+		>"$WORK/metrics.txt" &&
+		grep -qE '^sluice_rollout_state\{[^}]*service="web"[^}]*state="running"[^}]*\} 1$' \
+			"$WORK/metrics.txt"; then
+		scraped=1
+		break
+	fi
+	sleep 0.1
+done
+[ -n "$scraped" ] && ok "scraped the agent, the rollout running" ||
+	not_ok "scraped the agent, the rollout running"
 
 # Every metric a panel or variable queries is a family in the scrape
 # (declared with TYPE; a ratio over no flows yet has no sample).

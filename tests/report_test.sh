@@ -423,10 +423,12 @@ fi
 # No network at all when we can: a namespace with only a downed lo.
 NET=()
 [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null && NET=(unshare -n)
+# timeout 60: a cold Chromium start on a busy 2-core host can take tens
+# of seconds; the bound is only there to end a hang.
 chrome() {
 	local prof
 	prof=$(mktemp -d "$WORK/chrome.XXXXXX")
-	HOME=$prof timeout 20 "${NET[@]}" "$CHROME" --headless --no-sandbox \
+	HOME=$prof timeout 60 "${NET[@]}" "$CHROME" --headless --no-sandbox \
 		--disable-gpu --disable-quic --no-first-run \
 		--disable-background-networking --disable-component-update \
 		--disable-sync --disable-default-apps --no-default-browser-check \

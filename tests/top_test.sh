@@ -206,11 +206,23 @@ rg=$(num "$(field "$scr" green 5)")
 	ok "a non-zero rate for each colour (blue $rb/s, green $rg/s)" ||
 	not_ok "a non-zero rate for each colour (blue '$rb', green '$rg')"
 # The rate is per second of the interval, not per interval or cumulative.
-if [ -n "$rb" ] && [ -n "$rg" ] &&
-	holds "a + b >= 0.5 * $RATE && a + b <= 1.5 * $RATE" "$rb" "$rg"; then
-	ok "flows/s add up to the client's rate (${rb} + ${rg} vs $RATE/s)"
+# One interval can fall outside the band on a busy shared host (the
+# client or top paused for a while): read the screen again, each second's
+# refresh, for up to 10 s. A cumulative count is far above the band by
+# now and never comes back into it.
+band="a + b >= 0.5 * $RATE && a + b <= 1.5 * $RATE"
+rb2=$rb rg2=$rg
+for _ in $(seq 20); do
+	[ -n "$rb2" ] && [ -n "$rg2" ] && holds "$band" "$rb2" "$rg2" && break
+	sleep 0.5
+	scr2=$(screen main)
+	rb2=$(num "$(field "$scr2" blue 5)")
+	rg2=$(num "$(field "$scr2" green 5)")
+done
+if [ -n "$rb2" ] && [ -n "$rg2" ] && holds "$band" "$rb2" "$rg2"; then
+	ok "flows/s add up to the client's rate (${rb2} + ${rg2} vs $RATE/s)"
 else
-	not_ok "flows/s add up to the client's rate ('$rb' + '$rg' vs $RATE/s)"
+	not_ok "flows/s add up to the client's rate ('$rb2' + '$rg2' vs $RATE/s, first read '$rb' + '$rg')"
 fi
 eb=$(field "$scr" blue 6)
 eg=$(num "$(field "$scr" green 6)")

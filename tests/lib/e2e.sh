@@ -56,8 +56,11 @@ start_agent() {
 	nsenter --net="$TESTBED_NETNS_DIR/$NS_EDGE" "$S" agent "$@" \
 		2>>"$WORK/agent.log" &
 	AGENT=$!
-	for _ in $(seq 50); do
+	# Up to 30 s: a busy shared host can take seconds to start it; one
+	# that died (a held lock, a bad flag) is a failure at once.
+	for _ in $(seq 300); do
 		[ -S "$SLUICE_SOCKET" ] && return 0
+		kill -0 "$AGENT" 2>/dev/null || return 1
 		sleep 0.1
 	done
 	return 1
