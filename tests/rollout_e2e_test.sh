@@ -281,8 +281,10 @@ AGENT=""
 sleep 1.5
 start_agent --events "$WORK/events.jsonl"
 sleep 0.5
+# Bounded: an agent that wrongly starts would otherwise run (and this
+# test wait on its output) for ever.
 expect_exit 1 "a second agent on the same state refuses to start" \
-	in_ns "$NS_EDGE" "$S" agent
+	timeout 20 nsenter --net="$TESTBED_NETNS_DIR/$NS_EDGE" "$S" agent
 after=$(sl rollout status web --json | jq -c '{step, step_started_ns}')
 [ "$before" = "$after" ] &&
 	ok "after kill -9 and restart: same step, same evidence window" ||

@@ -15,8 +15,10 @@ run_one() {
 	local name=$1
 	shift
 	local start=$SECONDS rc
-	"$@" >"$log" 2>&1
+	# A hung test fails alone, after 10 minutes, instead of the run.
+	timeout -k 10 600 "$@" >"$log" 2>&1
 	rc=$?
+	[ "$rc" -eq 124 ] && echo "# $name: killed after 600 s" >>"$log"
 	local p f s
 	p=$(grep -cE '^ok [0-9]+' "$log" || true)
 	s=$(grep -cE '^ok [0-9]+.*# (SKIP|skip)' "$log" || true)
