@@ -127,12 +127,38 @@ roles=$(sl status web --json | jq -r '.services[0] | "\(.stable)/\(.candidate) \
 	not_ok "a file naming blue as the candidate applies ($roles)"
 
 # ---- faulty releases are rolled back well under a second ------------------
-# Typically 500-800 ms (the number is printed); the bound is 2 s so that a
-# busy shared host does not fail it, which still catches a judge that
-# waits out the 30 s bake instead of acting on two failing 250 ms ticks.
+# Measured as the issue asks: from the first faulty response to the split
+# reaching 0, with a 250 ms tick, under one second. Typically 450-750 ms.
+
+# ms_fault_to_rollback DELAY_MS: from this rollout's first faulty
+# response to its rollback decision (recorded as the split is written),
+# both from the agent's event stream. The first faulty response is the
+# first error event from green after the start; for a slow release
+# (DELAY_MS > 0), the start plus the delay, the earliest a slow answer
+# can come, which can only make the figure larger.
+ms_fault_to_rollback() {
+	sleep 0.5 # the agent writes the ring's events on a timer
+	jq -s --argjson delay "$1" '
+		def ns: if .ts_ns then .ts_ns else
+			(.ts | capture("^(?<s>[^.]+)[.](?<f>[0-9]+)Z$")) as $c
+			| (($c.s + "Z") | fromdateiso8601) * 1e9
+			  + (($c.f + "000000000")[0:9] | tonumber) end;
+		def decisions($a): map(select(.type == "decision"
+			and .service == "web" and .action == $a) | ns);
+		(decisions("start") | last) as $start
+		| (decisions("rollback") | map(select(. > $start)) | first)
+			as $rb
+		| (if $delay > 0 then $start + $delay * 1e6 else
+			map(select(.type == "error" and .service == "web"
+				and .colour == "green") | ns
+				| select(. >= $start)) | min end) as $f
+		| if $rb and $f then (($rb - $f) / 1e6 | floor) else -1 end' \
+		"$WORK/events.jsonl"
+}
+
 rollback_case() {
-	local name=$1 gate=$2
-	shift 2
+	local name=$1 gate=$2 delay=$3 ms all
+	shift 3
 	fresh_service
 	start_backend "$NS_BLUE" blue "$BLUE4"
 	start_backend "$NS_GREEN" green "$GREEN4" "$@"
@@ -140,12 +166,12 @@ rollback_case() {
 	sleep 0.5
 	sl rollout start web --steps 50,100 --bake 30s $FAST $gate >/dev/null
 	if wait_state "rolled back" 5; then
-		local ms
-		ms=$(ms_to rollback)
-		if [ "$ms" -ge 0 ] && [ "$ms" -lt 2000 ]; then
-			ok "$name: rolled back ${ms} ms after the split went up"
+		ms=$(ms_fault_to_rollback "$delay")
+		all=$(ms_to rollback)
+		if [ "$ms" -ge 0 ] && [ "$ms" -lt 1000 ]; then
+			ok "$name: split at 0 ${ms} ms after the first faulty response ($all ms after the start)"
 		else
-			not_ok "$name: rolled back in under 2000 ms (took $ms ms)"
+			not_ok "$name: split at 0 in under 1000 ms after the first faulty response (took $ms ms; $all ms after the start)"
 			sl rollout history web | sed 's/^/# /'
 		fi
 		[ "$(split_ppm)" = 0 ] && ok "$name: split is 0 after rollback" ||
@@ -161,9 +187,9 @@ rollback_case() {
 	wait $LOAD
 	stop_backends
 }
-rollback_case "5% HTTP 500s" "" --error-ratio 0.05
-rollback_case "refused connections" "" --refuse
-rollback_case "+200ms first byte" "--max-p99-first-byte 100ms" --delay 200ms
+rollback_case "5% HTTP 500s" "" 0 --error-ratio 0.05
+rollback_case "refused connections" "" 0 --refuse
+rollback_case "+200ms first byte" "--max-p99-first-byte 100ms" 200 --delay 200ms
 
 # ---- too little evidence: hold, neither advance nor roll back --------------
 fresh_service
