@@ -35,9 +35,13 @@ struct too_big_icmp6 {
 	__be32 mtu;
 };
 
-/* Bytes of the offending IP packet quoted: headers and the L4 ports. */
-#define TOO_BIG_QUOTE4 64
-#define TOO_BIG_QUOTE6 128
+/*
+ * Bytes of the offending IP packet quoted: the whole IP header (IPv4
+ * with the most options; IPv6 with extension headers) and the start of
+ * the L4 header, which the sender needs to find its connection.
+ */
+#define TOO_BIG_QUOTE4 68
+#define TOO_BIG_QUOTE6 256
 #define TOO_BIG_HDR4 (sizeof(struct iphdr) + sizeof(struct too_big_icmp4))
 #define TOO_BIG_HDR6 (sizeof(struct ipv6hdr) + sizeof(struct too_big_icmp6))
 #define TOO_BIG_TTL 64

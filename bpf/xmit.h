@@ -153,6 +153,20 @@ static __always_inline int dont_fragment(void *data, void *end,
 }
 
 /*
+ * Whether the packet fits its ingress port's MTU, as one frame must.
+ * In generic (skb) mode the program also sees GRO aggregates, bigger
+ * than any frame: those are the stack's to split on the way out, not
+ * a sender's to be told "too big".
+ */
+static __always_inline int arrived_whole(struct xdp_md *ctx,
+					 const struct pkt *p)
+{
+	__u32 len = p->l4_end - p->l3_off;
+
+	return bpf_check_mtu(ctx, 0, &len, 0, 0) == BPF_MTU_CHK_RET_SUCCESS;
+}
+
+/*
  * Route toward fib_dst (the packet's destination, or for dsr the
  * backend's own address), apply `rw`, and redirect. The route is looked
  * up first and the packet rewritten after, so a packet that cannot go
@@ -260,7 +274,8 @@ static __always_inline int xmit(struct xdp_md *ctx, struct pkt *p,
 		     colour, 0, fv);
 		return XDP_DROP;
 	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
-		if (as_received && dont_fragment(data, end, p)) {
+		if (as_received && dont_fragment(data, end, p) &&
+		    arrived_whole(ctx, p)) {
 			if (bs)
 				bs->drops[SLUICE_DROP_TOO_BIG]++;
 			if (ss)

@@ -73,7 +73,8 @@ enum sluice_pass_reason {
 	SLUICE_PASS_TTL, /* TTL / hop limit would expire: stack answers */
 	SLUICE_PASS_NO_NEIGH, /* rewritten; next hop unresolved: stack forwards */
 	SLUICE_PASS_FIB, /* rewritten; not forwarded (local, no route) or to
-			  * fragment (IPv4 without DF): the stack decides */
+			  * fragment (IPv4 without DF) or segment (a GRO
+			  * aggregate, generic mode): the stack decides */
 	SLUICE_PASS_MAX,
 };
 

@@ -363,8 +363,10 @@ static void test_nexthop_cache_mtu(void **state)
 static struct pkt_spec too_big_reply(const struct pkt_spec *in, __u8 *q,
 				     size_t quote, __u32 mtu)
 {
-	struct pkt_spec r = { .smac = M_CLI0, .dmac = M_CLIENT };
+	struct pkt_spec r = { 0 };
 
+	memcpy(r.smac, in->dmac, 6);
+	memcpy(r.dmac, in->smac, 6);
 	assert_true(pkt_build_l3(in, q, PKT_MAX) >= quote);
 	r.nvlan = in->nvlan;
 	memcpy(r.vlan_tpid, in->vlan_tpid, sizeof(r.vlan_tpid));
@@ -381,6 +383,23 @@ static struct pkt_spec too_big_reply(const struct pkt_spec *in, __u8 *q,
 	return r;
 }
 
+/*
+ * The client side's MTU is larger than the backend side's (as on the
+ * testbed in tests/pmtu_test.sh): a 1540-byte packet came in whole.
+ */
+static void port_mtu(const char *dev, int mtu)
+{
+	char cmd[64];
+
+	snprintf(cmd, sizeof(cmd), "ip link set %s mtu %d", dev, mtu);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void client_mtu(int mtu)
+{
+	port_mtu("cli0", mtu);
+}
+
 static void too_big_case(struct pkt_spec syn, __u32 svc, size_t quote)
 {
 	static __u8 q[PKT_MAX];
@@ -395,7 +414,9 @@ static void too_big_case(struct pkt_spec syn, __u32 svc, size_t quote)
 	big.df = true;
 	big.payload_len = 1500; /* 1540 bytes of IP on a 1500-byte port */
 	want = too_big_reply(&big, q, quote, 1500);
+	client_mtu(9000);
 	expect_frame(&big, E.cli_ifindex, XDP_TX, &want);
+	client_mtu(1500);
 	assert_int_equal(backend_stats(svc, SLUICE_BLUE, 0)
 				 .drops[SLUICE_DROP_TOO_BIG],
 			 1);
@@ -405,13 +426,13 @@ static void too_big_case(struct pkt_spec syn, __u32 svc, size_t quote)
 static void test_too_big_nat4(void **state)
 {
 	(void)state;
-	too_big_case(tcp4(0x02), SVC_NAT4, 64);
+	too_big_case(tcp4(0x02), SVC_NAT4, 68);
 }
 
 static void test_too_big_nat6(void **state)
 {
 	(void)state;
-	too_big_case(tcp6(0x02), SVC_NAT6, 128);
+	too_big_case(tcp6(0x02), SVC_NAT6, 256);
 }
 
 /* Tagged: the answer leaves on the same VLANs. */
@@ -424,7 +445,56 @@ static void test_too_big_vlan(void **state)
 	syn.vlan_tpid[0] = 0x88a8;
 	syn.vlan_tci[0] = 7;
 	syn.vlan_tci[1] = 100;
-	too_big_case(syn, SVC_NAT4, 64);
+	too_big_case(syn, SVC_NAT4, 68);
+}
+
+/*
+ * Bigger than the port it came in on (1500 here): a GRO aggregate that
+ * generic mode shows the program, not one frame. The stack segments it;
+ * nobody is told "too big".
+ */
+static void test_too_big_aggregate(void **state)
+{
+	struct pkt_spec syn = tcp4(0x02), big = tcp4(0x10), want;
+
+	(void)state;
+	want = to_backend(syn, BLUE4, 8080, mac_blue1);
+	expect_frame(&syn, E.cli_ifindex, XDP_REDIRECT, &want);
+	big.df = true;
+	big.payload_len = 1500;
+	want = big;
+	want.dst = BLUE4;
+	want.dport = 8080;
+	expect_frame(&big, E.cli_ifindex, XDP_PASS, &want);
+	assert_int_equal(global_stats().pass[SLUICE_PASS_FIB], 1);
+	assert_int_equal(service_stats(SVC_NAT4).drops[SLUICE_DROP_TOO_BIG],
+			 0);
+}
+
+/*
+ * The other way: a backend's reply too big for the client side. The
+ * backend is told, from the client's address it sent to, quoting its
+ * packet as it sent it (before the source becomes the VIP again).
+ */
+static void test_too_big_reply(void **state)
+{
+	static __u8 q[PKT_MAX];
+	struct pkt_spec syn = tcp4(0x02), want;
+	struct pkt_spec big = from_backend(BLUE4, 8080, CLIENT4, 40000, false,
+					   0x18);
+
+	(void)state;
+	want = to_backend(syn, BLUE4, 8080, mac_blue1);
+	expect_frame(&syn, E.cli_ifindex, XDP_REDIRECT, &want);
+	big.df = true;
+	big.payload_len = 1500;
+	want = too_big_reply(&big, q, 68, 1500);
+	port_mtu("be0", 9000);
+	expect_frame(&big, E.be_ifindex, XDP_TX, &want);
+	port_mtu("be0", 1500);
+	assert_int_equal(backend_stats(SVC_NAT4, SLUICE_BLUE, 0)
+				 .drops[SLUICE_DROP_TOO_BIG],
+			 1);
 }
 
 /* IPv4 without DF may be fragmented: the stack does, on the way out. */
@@ -822,7 +892,9 @@ int main(void)
 		TEST(test_too_big_nat4),
 		TEST(test_too_big_nat6),
 		TEST(test_too_big_vlan),
+		TEST(test_too_big_reply),
 		TEST(test_too_big_may_fragment),
+		TEST(test_too_big_aggregate),
 		TEST(test_syn_retry_is_an_error),
 		TEST(test_midstream_miss),
 		TEST(test_reverse_nat),

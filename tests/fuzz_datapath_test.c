@@ -52,7 +52,8 @@
 #define FZ_MAXBE 32
 #define FZ_MAXEV 16384
 #define FZ_NSVC 9
-#define FZ_MTU 1500
+#define FZ_MTU 1500 /* be0's MTU */
+#define FZ_MTU_CLI 4000 /* cli0's: a client's packet can be too big for be0 */
 
 /*
  * The model's own constants: it shares no header with bpf/, so a wrong
@@ -218,6 +219,7 @@ static int fz_nroutes;
 static struct fz_neigh fz_neighs[16];
 static int fz_nneighs;
 static const __u8 fz_dev_mac[2][6] = { M_CLI0, M_BE0 };
+static const __u32 fz_dev_mtu[2] = { FZ_MTU_CLI, FZ_MTU };
 
 static int fz_dev_of(const char *name)
 {
@@ -348,7 +350,8 @@ static int fz_fib(bool v6, const __u8 src[16], const __u8 dst[16],
 		if (!memcmp(dst, bcast, 16))
 			return FZ_FIB_PASS;
 	}
-	if (tot_len > FZ_MTU)
+	*dev = best->dev;
+	if (tot_len > fz_dev_mtu[best->dev])
 		return FZ_FIB_TOO_BIG; /* frag needed */
 	for (i = 0; i < fz_nneighs; i++) {
 		if (fz_neighs[i].dev == best->dev &&
@@ -671,6 +674,7 @@ struct fz {
 	uint64_t frame;
 	struct fz_expect x;
 	__u64 now; /* before the frame: the next-hop cache's coarse clock */
+	int in_dev; /* the frame's ingress port: 0 cli0, 1 be0 */
 	__u8 in[FZ_BUF], out[FZ_BUF];
 	size_t in_len;
 	int kind;
@@ -785,7 +789,7 @@ static void fz_mask(struct fz_expect *x, __u32 off)
  */
 static void fz_rewrite(struct fz *z, const struct fz_ref *r, bool dst_side,
 		       const __u8 addr[16], __be16 port);
-static void fz_too_big(struct fz *z, const struct fz_ref *r);
+static void fz_too_big(struct fz *z, const struct fz_ref *r, __u32 mtu);
 
 /* The rewrite xmit() makes once it knows the packet goes on. */
 static void fz_rewrite_pending(struct fz *z, const struct fz_ref *r)
@@ -839,7 +843,12 @@ static void fz_xmit_apply(struct fz *z, const struct fz_ref *r, bool hit)
 		return;
 	case FZ_FIB_TOO_BIG:
 		df = r->v6 || (z->in[r->l3 + 6] & 0x40);
-		if (a->as_received && df) {
+		/*
+		 * Only what fits the ingress port's MTU arrived as one
+		 * frame; bigger is an aggregate for the stack to segment.
+		 */
+		if (a->as_received && df &&
+		    r->fib_len <= fz_dev_mtu[z->in_dev]) {
 			bs = fz_bs(z, a->backend_id);
 			if (bs)
 				bs->drops[SLUICE_DROP_TOO_BIG]++;
@@ -847,10 +856,11 @@ static void fz_xmit_apply(struct fz *z, const struct fz_ref *r, bool hit)
 				z->shadow.s[a->svc_for_drops]
 					.drops[SLUICE_DROP_TOO_BIG]++;
 			fz_emit(z, SLUICE_EV_DROP, SLUICE_DROP_TOO_BIG,
-				a->svc_id, a->backend_id, a->colour, FZ_MTU,
+				a->svc_id, a->backend_id, a->colour,
+				fz_dev_mtu[a->dev],
 				a->client, a->vip, a->cport, a->vport,
 				a->proto);
-			fz_too_big(z, r);
+			fz_too_big(z, r, fz_dev_mtu[a->dev]);
 			return;
 		}
 		/* may be fragmented: the stack does, on the way out */
@@ -895,7 +905,7 @@ static void fz_xmit(struct fz *z, const struct fz_ref *r, const __u8 *fib_dst,
 		fz_mapped(src, x->want + r->l3 + 12);
 	a->fib = fz_fib(r->v6, src, fib_dst, r->fib_len, a->mac, &a->dev);
 	/* the cache is used only for what fits the egress MTU */
-	if (nh && nh->expires_ns > z->now && r->fib_len <= FZ_MTU) {
+	if (nh && nh->expires_ns > z->now && r->fib_len <= nh->mtu) {
 		a->nh_valid = true;
 		a->nh = *nh;
 		a->deferred = true;
@@ -953,15 +963,15 @@ static void fz_rewrite_later(struct fz *z, bool dst_side, const __u8 addr[16],
 /*
  * send_too_big(): the frame turned around into an ICMP "fragmentation
  * needed" / ICMPv6 "packet too big" from the packet's destination to
- * its source, TTL 64, with the egress MTU, quoting the first 64 (IPv4)
- * or 128 (IPv6) bytes of the IP packet as it came in. Written here from
+ * its source, TTL 64, with the egress MTU, quoting the first 68 (IPv4)
+ * or 256 (IPv6) bytes of the IP packet as it came in. Written here from
  * RFC 792 / 4443, not from the program.
  */
-static void fz_too_big(struct fz *z, const struct fz_ref *r)
+static void fz_too_big(struct fz *z, const struct fz_ref *r, __u32 mtu)
 {
 	struct fz_expect *x = &z->x;
 	const __u8 *in = z->in;
-	__u32 l2 = r->l3, q = r->v6 ? 128 : 64, h = r->v6 ? 48 : 28, i;
+	__u32 l2 = r->l3, q = r->v6 ? 256 : 68, h = r->v6 ? 48 : 28, i;
 	__u8 *w = x->want, *ip = w + l2, *ic = ip + h - 8;
 	__u32 pseudo = 0;
 
@@ -980,7 +990,7 @@ static void fz_too_big(struct fz *z, const struct fz_ref *r)
 		fz_put16(ip + 10, pkt_csum(ip, 20, 0));
 		ic[0] = 3;
 		ic[1] = 4;
-		fz_put16(ic + 6, FZ_MTU);
+		fz_put16(ic + 6, (__u16)mtu);
 	} else {
 		ip[0] = 0x60;
 		fz_put16(ip + 4, (__u16)(8 + q));
@@ -989,7 +999,8 @@ static void fz_too_big(struct fz *z, const struct fz_ref *r)
 		memcpy(ip + 8, in + l2 + 24, 16);
 		memcpy(ip + 24, in + l2 + 8, 16);
 		ic[0] = 2;
-		fz_put16(ic + 6, FZ_MTU);
+		fz_put16(ic + 4, (__u16)(mtu >> 16));
+		fz_put16(ic + 6, (__u16)mtu);
 		for (i = 0; i < 32; i += 2)
 			pseudo += (__u32)ip[8 + i] << 8 | ip[9 + i];
 		pseudo += 8 + q + IPPROTO_ICMPV6;
@@ -1723,15 +1734,17 @@ static int fz_check(struct fz *z, const struct fz_ref *r, int verdict,
 	}
 	if (verdict == XDP_REDIRECT) {
 		/*
-		 * Both ports have an MTU of 1500: a bigger packet is the
-		 * stack's to fragment or answer "too big" (the fib says
+		 * A packet bigger than the egress port's MTU is the stack's
+		 * to fragment or answer "too big" (the fib says
 		 * frag-needed); redirected, a driver drops it silently.
 		 */
-		if (r->fib_len > FZ_MTU)
+		__u32 mtu = fz_dev_mtu[!memcmp(out + 6, fz_dev_mac[1], 6)];
+
+		if (r->fib_len > mtu)
 			return fz_fail(
 				z, "invariant 3 (oversize redirect)",
-				"a %u-byte IP packet redirected to a 1500-byte MTU port%s",
-				r->fib_len,
+				"a %u-byte IP packet redirected to a %u-byte MTU port%s",
+				r->fib_len, mtu,
 				x->nh_hit ? " by the cached next hop" : "");
 		if (x->fwd_side && x->nat &&
 		    !fz_is_backend_of(x->svc, ro.key.dst, 0, false))
@@ -3181,6 +3194,7 @@ static int fz_one(struct fz *z, int ifindex)
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	z->now = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
 	fz_parse(z->in, z->in_len, &r);
+	z->in_dev = ifindex == E.be_ifindex;
 	fz_model(z, &r);
 	verdict = env_run(&E, z->in, z->in_len, z->out, &olen, ifindex);
 	fz_xmit_settle(z, &r, verdict, z->out);
@@ -3317,7 +3331,9 @@ static int fz_run(const struct fz_opts *o, struct fz_result *res)
 	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &cpus);
 	sched_setaffinity(0, sizeof(cpus), &cpus);
 
-	if (env_load(&E, 0) || fz_world() || fz_shadow_init(z)) {
+	/* cli0's MTU above be0's: clients' packets can be too big */
+	if (system("ip link set cli0 mtu 4000") != 0 || env_load(&E, 0) ||
+	    fz_world() || fz_shadow_init(z)) {
 		snprintf(res->fail_msg, sizeof(res->fail_msg),
 			 "setup failed: load, services or pools");
 		res->failed = 1;

@@ -1263,7 +1263,7 @@ fail:
 /*
  * Every service with both pools full, through `sluice apply` itself
  * (sluice_apply on an in-memory file): services created, every pool
- * built and staged, all published with one batch update.
+ * built and staged, published in batch updates of up to 256 pools.
  */
 static int full_apply(json_t *root)
 {
@@ -1340,7 +1340,7 @@ static int full_apply(json_t *root)
 	       " backends): %.2f s\n",
 	       nsvc, SLUICE_MAX_BACKENDS_PER_POOL, (uint64_t)nstats, t_apply);
 	printf("   sluice apply: services created, %d pools built (Maglev) "
-	       "and published with one batch update (%.2f ms per pool)\n",
+	       "and published in batch updates (%.2f ms per pool)\n",
 	       nsvc * SLUICE_COLOURS,
 	       t_apply * 1e3 / (nsvc * SLUICE_COLOURS));
 	printf("   memory: backend_stats %.1f MiB (%.0f B per backend), "

@@ -103,7 +103,7 @@ static int precheck(const struct sluice_maps *m, const struct sluice_cfg *cfg,
 
 /* The pool as the file wants it, keeping slots of backends that stay. */
 static int pool_converge(const struct sluice_maps *m, __u32 id, __u8 colour,
-			 const struct sluice_cfg_service *s,
+			 __u32 seed, const struct sluice_cfg_service *s,
 			 const struct sluice_apply_opts *o,
 			 struct sluice_pool_batch *batch, bool *changed)
 {
@@ -111,7 +111,6 @@ static int pool_converge(const struct sluice_maps *m, __u32 id, __u8 colour,
 	struct sluice_pool *next = calloc(1, sizeof(*next));
 	char ep[SLUICE_ENDPOINT_STRLEN];
 	__u32 fresh[SLUICE_MAX_BACKENDS_PER_POOL];
-	struct sluice_service v;
 	int i, slot, err = 0, nfresh = 0;
 
 	*changed = false;
@@ -191,12 +190,9 @@ static int pool_converge(const struct sluice_maps *m, __u32 id, __u8 colour,
 	 * those that stay have had counters since they were added.
 	 */
 	err = sluice_backend_stats_reset(m, fresh, nfresh);
-	if (!err)
-		err = sluice_service_value(m, id, &v);
 	if (!err) {
 		next->generation++;
-		err = sluice_pool_stage(m, batch, id, colour, next,
-					v.hash_seed, true);
+		err = sluice_pool_stage(m, batch, id, colour, next, seed, true);
 	}
 out:
 	free(cur);
@@ -257,14 +253,23 @@ static int segments_converge(const struct sluice_maps *m, __u32 id,
 	return err;
 }
 
+/* A service this apply creates: packets find it once its pools are out. */
+struct pending {
+	bool hidden;
+	struct sluice_service v;
+};
+
 /*
  * First pass over a service: it exists with the file's VIP, mode and
- * affinity, and its pools are built and staged in `batch`.
+ * affinity, and its pools are built and staged in `batch`. One it
+ * creates is prepared but not exposed (pd): until its pools are
+ * published, its VIP's packets go to the stack as before, rather than
+ * to empty pools.
  */
 static int service_converge(const struct sluice_maps *m,
 			    const struct sluice_cfg_service *s,
 			    const struct sluice_apply_opts *o,
-			    struct sluice_pool_batch *batch)
+			    struct sluice_pool_batch *batch, struct pending *pd)
 {
 	struct sluice_service_meta meta;
 	struct sluice_service v;
@@ -285,17 +290,19 @@ static int service_converge(const struct sluice_maps *m,
 		    sluice_affinity_names[s->affinity]);
 		if (o->dry_run)
 			return 0;
-		err = sluice_service_create(m, s->name, &s->key, s->mode,
-					    s->affinity, &id);
+		err = sluice_service_prepare(m, s->name, &s->key, s->mode,
+					     s->affinity, &id, &pd->v);
 		if (err)
 			return err;
-		sluice_meta_read(m, id, &meta);
+		pd->hidden = true;
+		v = pd->v;
 	} else if (err) {
 		return err;
+	} else {
+		err = sluice_service_value(m, id, &v);
+		if (err)
+			return err;
 	}
-	err = sluice_service_value(m, id, &v);
-	if (err)
-		return err;
 	if (v.mode != s->mode || v.affinity != s->affinity) {
 		say(o, "set service '%s' to %s, affinity %s", s->name,
 		    sluice_mode_names[s->mode],
@@ -307,7 +314,8 @@ static int service_converge(const struct sluice_maps *m,
 			return -errno;
 	}
 	for (c = 0; c < SLUICE_COLOURS; c++) {
-		err = pool_converge(m, id, c, s, o, batch, &changed);
+		err = pool_converge(m, id, c, v.hash_seed, s, o, batch,
+				    &changed);
 		if (err)
 			return err;
 	}
@@ -393,7 +401,8 @@ int sluice_apply(const struct sluice_maps *m, const struct sluice_cfg *cfg,
 {
 	struct sluice_pool_batch batch = { 0 };
 	struct sluice_service_meta meta;
-	int i, rc;
+	struct pending *pd;
+	int i, k, ok, rc, crc;
 	__u32 id;
 
 	rc = precheck(m, cfg, o, err, errlen);
@@ -413,25 +422,50 @@ int sluice_apply(const struct sluice_maps *m, const struct sluice_cfg *cfg,
 			}
 		}
 	}
-	for (i = 0; i < cfg->nservices; i++) {
-		rc = service_converge(m, &cfg->services[i], o, &batch);
-		if (rc)
-			goto fail;
-	}
-	rc = sluice_pool_commit(m, &batch);
-	if (rc) {
-		snprintf(err, errlen, "publishing the pools: %s", strerror(-rc));
-		return rc;
+	pd = calloc(cfg->nservices ? cfg->nservices : 1, sizeof(*pd));
+	if (!pd) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
 	}
 	for (i = 0; i < cfg->nservices; i++) {
-		rc = service_route(m, &cfg->services[i], o);
+		rc = service_converge(m, &cfg->services[i], o, &batch, &pd[i]);
 		if (rc)
-			goto fail;
+			break;
 	}
-	return 0;
-fail:
-	sluice_pool_batch_free(&batch);
-	snprintf(err, errlen, "service '%s': %s", cfg->services[i].name,
-		 rc == -ENOSPC ? "a limit is reached" : strerror(-rc));
+	/*
+	 * Even after a failure, what was built is published, the services
+	 * created are exposed and those before the failing one finished
+	 * (segments, roles, split), as when each was applied in turn.
+	 */
+	ok = i;
+	crc = sluice_pool_commit(m, &batch);
+	for (k = 0; k < cfg->nservices; k++) {
+		int erc;
+
+		if (!pd[k].hidden)
+			continue;
+		erc = sluice_service_expose(m, &cfg->services[k].key, &pd[k].v);
+		if (erc && !rc && !crc) {
+			rc = erc;
+			ok = i = k;
+		}
+	}
+	if (crc && !rc) {
+		free(pd);
+		snprintf(err, errlen, "publishing the pools: %s", strerror(-crc));
+		return crc;
+	}
+	for (k = 0; k < ok && !crc; k++) {
+		int rrc = service_route(m, &cfg->services[k], o);
+
+		if (rrc && !rc) {
+			rc = rrc;
+			i = k;
+		}
+	}
+	free(pd);
+	if (rc)
+		snprintf(err, errlen, "service '%s': %s", cfg->services[i].name,
+			 rc == -ENOSPC ? "a limit is reached" : strerror(-rc));
 	return rc;
 }

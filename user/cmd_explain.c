@@ -19,7 +19,7 @@
 #include "state.h"
 #include "sluice_affinity.h"
 
-#define SEGMENTS_MAX 4096
+#define SEGMENTS_MAX SLUICE_MAX_SEGMENTS
 
 static const struct cli_cmd explain_cmd = {
 	"explain",

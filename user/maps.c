@@ -106,12 +106,18 @@ int sluice_backend_stats_reset(const struct sluice_maps *m, const __u32 *ids,
 			tries = 0;
 			continue;
 		}
-		/* count says how many went in before the one that failed */
-		done += count;
-		if (errno != ENOMEM || ++tries > 50) {
-			err = -errno;
+		/*
+		 * count says how many went in before the one that failed,
+		 * unless the call failed before the first (then it is what
+		 * was asked): start again from there.
+		 */
+		err = -errno;
+		if (count < (__u32)(n - done < RESET_CHUNK ? n - done :
+						       RESET_CHUNK))
+			done += count;
+		if (err != -ENOMEM || ++tries > 50)
 			break;
-		}
+		err = 0;
 		usleep(200 * tries);
 	}
 	free(zero);
@@ -163,12 +169,53 @@ int sluice_pool_publish(const struct sluice_maps *m, __u32 svc_id,
 	return err;
 }
 
+/*
+ * One batch update for the staged pools: the kernel waits for running
+ * programs (an RCU grace period, 10-30 ms) once per update call, so a
+ * thousand pools published one by one wait a thousand times.
+ */
+static int pool_flush(const struct sluice_maps *m, struct sluice_pool_batch *b)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 count = b->n, i;
+	int err = 0;
+
+	if (b->n && bpf_map_update_batch(m->pools, b->keys, b->fds, &count,
+					 &opts)) {
+		err = -errno;
+		/*
+		 * An old kernel without batches for this map fails before
+		 * the first element (count is then meaningless): one by one.
+		 */
+		if (err == -EINVAL || err == -ENOTSUPP || err == -EOPNOTSUPP) {
+			err = 0;
+			for (i = 0; i < (__u32)b->n && !err; i++)
+				if (bpf_map_update_elem(m->pools, &b->keys[i],
+							&b->fds[i], BPF_ANY))
+					err = -errno;
+		}
+	}
+	for (i = 0; i < (__u32)b->n; i++)
+		close(b->fds[i]);
+	b->n = 0;
+	return err;
+}
+
 int sluice_pool_stage(const struct sluice_maps *m, struct sluice_pool_batch *b,
 		      __u32 svc_id, __u8 colour, struct sluice_pool *pool,
 		      __u32 seed, bool stats_ready)
 {
-	int fd;
+	int fd, err;
 
+	/*
+	 * Each staged pool holds a file descriptor: bounded, far below
+	 * the usual limit of 1024, at one grace period per batch.
+	 */
+	if (b->n == SLUICE_STAGE_MAX) {
+		err = pool_flush(m, b);
+		if (err)
+			return err;
+	}
 	if (b->n == b->cap) {
 		int cap = b->cap ? b->cap * 2 : 64;
 		__u32 *keys = realloc(b->keys, cap * sizeof(*keys));
@@ -191,31 +238,10 @@ int sluice_pool_stage(const struct sluice_maps *m, struct sluice_pool_batch *b,
 	return 0;
 }
 
-/*
- * One batch update for every staged pool: the kernel waits for running
- * programs (an RCU grace period, 10-30 ms) once per update call, so a
- * thousand pools published one by one wait a thousand times.
- */
 int sluice_pool_commit(const struct sluice_maps *m, struct sluice_pool_batch *b)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u32 count = b->n;
-	int err = 0;
+	int err = pool_flush(m, b);
 
-	if (b->n && bpf_map_update_batch(m->pools, b->keys, b->fds, &count,
-					 &opts)) {
-		err = -errno;
-		/* An old kernel without batches for this map: one by one. */
-		if (err == -EINVAL || err == -ENOTSUPP || err == -EOPNOTSUPP) {
-			err = 0;
-			for (; count < (__u32)b->n && !err; count++)
-				if (bpf_map_update_elem(m->pools,
-							&b->keys[count],
-							&b->fds[count],
-							BPF_ANY))
-					err = -errno;
-		}
-	}
 	sluice_pool_batch_free(b);
 	return err;
 }

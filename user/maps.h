@@ -46,6 +46,7 @@ int sluice_pool_publish(const struct sluice_maps *m, __u32 svc_id,
  * (sluice_pool_commit): for changes to many pools at once. Commit or
  * free a batch; both release it.
  */
+#define SLUICE_STAGE_MAX 256 /* pools staged before a batch goes out */
 struct sluice_pool_batch {
 	__u32 *keys;
 	int *fds;

@@ -69,9 +69,9 @@ int sluice_service_value(const struct sluice_maps *m, __u32 id,
 	return bpf_map_lookup_elem(m->services, &meta.key, v) ? -errno : 0;
 }
 
-int sluice_service_create(const struct sluice_maps *m, const char *name,
-			  const struct sluice_service_key *key, __u8 mode,
-			  __u8 affinity, __u32 *id)
+int sluice_service_prepare(const struct sluice_maps *m, const char *name,
+			   const struct sluice_service_key *key, __u8 mode,
+			   __u8 affinity, __u32 *id, struct sluice_service *out)
 {
 	struct sluice_service_meta meta, tmp;
 	struct sluice_service v = {};
@@ -132,15 +132,39 @@ int sluice_service_create(const struct sluice_maps *m, const char *name,
 	err = meta_write(m, free_id, &meta);
 	if (err)
 		return err;
-	if (bpf_map_update_elem(m->services, key, &v, BPF_NOEXIST)) {
-		err = -errno;
-		meta.used = 0;
-		meta_write(m, free_id, &meta);
-		return err == -EEXIST ? -EEXIST : err;
-	}
 	if (id)
 		*id = free_id;
+	*out = v;
 	return 0;
+}
+
+int sluice_service_expose(const struct sluice_maps *m,
+			  const struct sluice_service_key *key,
+			  const struct sluice_service *v)
+{
+	struct sluice_service_meta meta;
+	int err;
+
+	if (!bpf_map_update_elem(m->services, key, v, BPF_NOEXIST))
+		return 0;
+	err = -errno;
+	/* Not served, so not there: free the name and the id again. */
+	if (!sluice_meta_read(m, v->id, &meta)) {
+		meta.used = 0;
+		meta_write(m, v->id, &meta);
+	}
+	return err;
+}
+
+int sluice_service_create(const struct sluice_maps *m, const char *name,
+			  const struct sluice_service_key *key, __u8 mode,
+			  __u8 affinity, __u32 *id)
+{
+	struct sluice_service v;
+	int err;
+
+	err = sluice_service_prepare(m, name, key, mode, affinity, id, &v);
+	return err ? err : sluice_service_expose(m, key, &v);
 }
 
 /* Flow state is keyed by tuple; walk it and drop what matches. */

@@ -26,6 +26,18 @@ int sluice_service_find(const struct sluice_maps *m, const char *name,
 int sluice_service_create(const struct sluice_maps *m, const char *name,
 			  const struct sluice_service_key *key, __u8 mode,
 			  __u8 affinity, __u32 *id);
+/*
+ * The two halves of sluice_service_create, for apply: prepare claims the
+ * name and an id (the service is listed, *v is its data-path value, not
+ * yet looked up by packets); expose makes packets to the VIP find it,
+ * once its pools are published. A failed expose frees the name again.
+ */
+int sluice_service_prepare(const struct sluice_maps *m, const char *name,
+			   const struct sluice_service_key *key, __u8 mode,
+			   __u8 affinity, __u32 *id, struct sluice_service *v);
+int sluice_service_expose(const struct sluice_maps *m,
+			  const struct sluice_service_key *key,
+			  const struct sluice_service *v);
 /* Remove a service, its pools, segments, counters and flow state. */
 int sluice_service_destroy(const struct sluice_maps *m, __u32 id);
 int sluice_service_value(const struct sluice_maps *m, __u32 id,
