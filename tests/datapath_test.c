@@ -5,6 +5,7 @@
  * checksums, and the counters that must have moved.
  */
 #include "fixture.h"
+#include "agent.h"
 
 static const __u8 mac_blue1[6] = M_BLUE1, mac_green1[6] = M_GREEN1;
 
@@ -425,8 +426,14 @@ static void too_big_case(struct pkt_spec syn, __u32 svc, size_t quote)
 
 static void test_too_big_nat4(void **state)
 {
+	struct sluice_snapshot snap;
+
 	(void)state;
 	too_big_case(tcp4(0x02), SVC_NAT4, 68);
+	/* What the rollout judge reads: one flow, and no error for it. */
+	assert_int_equal(sluice_snapshot_of(&E.m, SVC_NAT4, &snap), 0);
+	assert_int_equal(snap.flows[SLUICE_BLUE], 1);
+	assert_int_equal(snap.errors[SLUICE_BLUE], 0);
 }
 
 static void test_too_big_nat6(void **state)
@@ -809,6 +816,7 @@ static void test_empty_pool_drop(void **state)
 static void test_blackhole_drop(void **state)
 {
 	struct pkt_spec syn = tcp4(0x02);
+	struct sluice_snapshot snap;
 	struct pkt_spec want;
 
 	(void)state;
@@ -821,6 +829,9 @@ static void test_blackhole_drop(void **state)
 			 1);
 	assert_int_equal(
 		service_stats(SVC_BLACKHOLE).drops[SLUICE_DROP_NO_ROUTE], 1);
+	/* ...which the rollout judge counts as the pool's error */
+	assert_int_equal(sluice_snapshot_of(&E.m, SVC_BLACKHOLE, &snap), 0);
+	assert_int_equal(snap.errors[SLUICE_BLUE], 1);
 }
 
 static void test_not_ip(void **state)

@@ -9,9 +9,9 @@
 #     client's socket reports a path MTU of 1300 toward the VIP
 #   - TCP, IPv4 and IPv6: a 300 kB upload with full-size segments
 #     completes intact (without the answer it would stall: a black hole)
-#   - the backend's too_big drop counter, its Prometheus series and the
-#     drop event with the MTU move; the rollout judge does not count it
-#     as an error
+#   - the backend's too_big drop counter, its Prometheus series, status
+#     and the drop event with the MTU move, and no error counter does
+#     (that the judge leaves too_big out is checked in datapath_test)
 #
 # TAP output; torn down on EXIT, INT and TERM.
 # shellcheck disable=SC2016 # jq programs in single quotes

@@ -9,16 +9,23 @@
 int sluice_agent_snapshot(const struct sluice_maps *m, const char *svc,
 			  struct sluice_snapshot *s)
 {
-	struct sluice_backend_stats st;
-	struct sluice_service_stats ss;
-	struct sluice_pool *pool;
 	__u32 id;
-	int err, c, i, k;
+	int err;
 
 	memset(s, 0, sizeof(*s));
 	err = sluice_service_find(m, svc, &id, NULL);
-	if (err)
-		return err;
+	return err ? err : sluice_snapshot_of(m, id, s);
+}
+
+int sluice_snapshot_of(const struct sluice_maps *m, __u32 id,
+		       struct sluice_snapshot *s)
+{
+	struct sluice_backend_stats st;
+	struct sluice_service_stats ss;
+	struct sluice_pool *pool;
+	int c, i, k;
+
+	memset(s, 0, sizeof(*s));
 	pool = malloc(sizeof(*pool));
 	if (!pool)
 		return -ENOMEM;
