@@ -133,11 +133,25 @@ edge rollout start web --steps 5,25,50,100 --bake "$BAKE" --tick 250ms \
 	--min-flows 10 --max-error-ratio 1% --failure-limit 2 >/dev/null
 wait_state "rolled back" 30 || echo "demo: release 2 was not rolled back" >&2
 sleep 0.3
-edge rollout history web --json | jq -r '
+# The first faulty answer after the start, from the agent's event stream
+# (ring-buffer events carry an ISO time, the agent's decisions ts_ns).
+first_error_ns=$(jq -s '
+	def ns: if .ts_ns then .ts_ns else
+		(.ts | capture("^(?<s>[^.]+)[.](?<f>[0-9]+)Z$")) as $c
+		| (($c.s + "Z") | fromdateiso8601) * 1e9
+		  + (($c.f + "000000000")[0:9] | tonumber) end;
+	(map(select(.type == "decision" and .action == "start")) | last | ns)
+		as $start
+	| map(select(.type == "error" and .service == "web") | ns
+		| select(. >= $start)) | min // 0' "$TMP/events.jsonl")
+edge rollout history web --json | jq -r --argjson f "$first_error_ns" '
 	(map(.action == "start") | rindex(true)) as $i | .[$i:] |
 	(.[0].ts_ns) as $s | (map(select(.action == "rollback"))[0]) as $r |
 	if $r then
-	"   -> rolled back \(($r.ts_ns - $s) / 1e6 | round) ms after the split went up: \($r.reason)"
+	"   -> rolled back \(($r.ts_ns - $s) / 1e6 | round) ms after the split went up"
+	+ (if $f > 0 then " (the first HTTP 500 came \(($f - $s) / 1e6 | round) ms in;"
+	   + " one error is not evidence yet)" else "" end)
+	+ ":\n      \($r.reason)"
 	else "   -> not rolled back: \(.[-1].action) \(.[-1].reason)" end'
 
 mkdir -p build
