@@ -99,6 +99,18 @@ expect_exit 2 "backend add: weight too big" \
 expect_exit 2 "backend add: IPv6 backend for an IPv4 VIP" \
 	in_ns $S backend add web blue "[fd00:1::10]:8080"
 check "backend add" in_ns $S backend add web blue 198.18.1.10:8080
+# the same endpoint behind a second nat service: allowed, and said
+in_ns $S service add api --vip 198.18.0.12:80/tcp >/dev/null
+out=$(in_ns $S backend add api green 198.18.1.10:8080 2>&1)
+rc=$?
+[ $rc -eq 0 ] && grep -q "198.18.1.10:8080 also serves nat service 'web'" <<<"$out" &&
+	ok "backend add: an endpoint another nat service uses is added, with a note" ||
+	not_ok "backend add: shared endpoint note (exit $rc: $out)"
+out=$(in_ns $S backend add api blue 198.18.1.20:8080 2>&1)
+grep -q "also serves" <<<"$out" &&
+	not_ok "backend add: a note for an endpoint nobody else uses ($out)" ||
+	ok "backend add: no note for an endpoint nobody else uses"
+in_ns $S service del api >/dev/null
 expect_exit 2 "duplicate backend" in_ns $S backend add web blue 198.18.1.10:8080
 expect_exit 2 "backend del of an unknown backend" \
 	in_ns $S backend del web blue 198.18.1.99:8080

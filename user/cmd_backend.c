@@ -63,6 +63,51 @@ static int find_service(struct sluice_maps *m, const char *name, __u32 *id)
 	return cli_state_error(&backend_cmd, err, what);
 }
 
+/*
+ * nat translates the destination only: the backend sees the client's own
+ * address and port. Another nat service with this endpoint would see a
+ * client that reaches both from one source port as one connection (at
+ * the backend itself and in the reverse-NAT table). Allowed, but said.
+ */
+static void warn_shared(const struct sluice_maps *m, __u32 id,
+			const __u8 addr[16], __u16 port)
+{
+	struct sluice_pool *pool = malloc(sizeof(*pool));
+	struct sluice_service_meta meta;
+	struct sluice_service v;
+	char ep[SLUICE_ENDPOINT_STRLEN];
+	__u32 other;
+	int c;
+
+	if (!pool || sluice_service_value(m, id, &v) ||
+	    v.mode != SLUICE_MODE_NAT) {
+		free(pool);
+		return;
+	}
+	for (other = 0; other < SLUICE_MAX_SERVICES; other++) {
+		if (other == id || sluice_meta_read(m, other, &meta) ||
+		    sluice_service_value(m, other, &v) ||
+		    v.mode != SLUICE_MODE_NAT)
+			continue;
+		for (c = 0; c < SLUICE_COLOURS; c++) {
+			if (sluice_pool_read(m, other, c, pool) ||
+			    sluice_backend_slot(pool, addr, port) < 0)
+				continue;
+			fprintf(stderr,
+				"sluice backend: note: %s also serves nat "
+				"service '%s'; a client that reaches both "
+				"from one source port looks like one "
+				"connection to it: give each service its own "
+				"backend port\n",
+				sluice_format_endpoint(addr, port, ep,
+						       sizeof(ep)),
+				meta.name);
+			break;
+		}
+	}
+	free(pool);
+}
+
 static int backend_change(int argc, char **argv, bool add)
 {
 	static const struct option add_opts[] = {
@@ -129,8 +174,10 @@ static int backend_change(int argc, char **argv, bool add)
 			       SLUICE_MAX_BACKENDS_PER_POOL);
 	else if (err)
 		rc = cli_state_error(&backend_cmd, err, what);
-	else if (add)
+	else if (add) {
 		printf("%s added (weight %u)\n", what, weight);
+		warn_shared(&m, id, addr, port);
+	}
 	else
 		printf("%s %s\n", what, now ? "removed" : "draining");
 out:
