@@ -55,6 +55,32 @@ static __always_inline int want_sample(void)
 
 #define NEW_FLOW_SAME (-2) /* a retransmitted SYN: the decision stands */
 
+/*
+ * The reverse-NAT key of a client's flow to a backend: the 5-tuple the
+ * backend's replies carry.
+ */
+static __always_inline void reverse_key(struct sluice_flow_key *rk,
+					const struct pkt *p,
+					const __u8 *backend, __be16 bport)
+{
+	__builtin_memcpy(rk->src, backend, 16);
+	__builtin_memcpy(rk->dst, p->key.src, 16);
+	rk->sport = bport;
+	rk->dport = p->key.sport;
+	rk->proto = p->key.proto;
+	rk->pad[0] = rk->pad[1] = rk->pad[2] = 0;
+}
+
+/* The reverse-NAT state of a tracked flow, or NULL. */
+static __always_inline struct sluice_nat *nat_of(const struct pkt *p,
+						 const struct sluice_flow *fl)
+{
+	struct sluice_flow_key rk;
+
+	reverse_key(&rk, p, fl->backend, fl->backend_port);
+	return bpf_map_lookup_elem(&nat, &rk);
+}
+
 /* Sequence number of a bare SYN (the ISN), else 0. */
 static __always_inline __be32 bare_syn_seq(void *data, void *end,
 					   const struct pkt *p)
@@ -133,12 +159,7 @@ static __always_inline int new_flow(struct pkt *p,
 	bpf_map_update_elem(&flows, &p->key, nf, BPF_ANY);
 
 	if (svc->mode == SLUICE_MODE_NAT) {
-		__builtin_memcpy(rk.src, be->addr, 16);
-		__builtin_memcpy(rk.dst, p->key.src, 16);
-		rk.sport = be->port;
-		rk.dport = p->key.sport;
-		rk.proto = p->key.proto;
-		rk.pad[0] = rk.pad[1] = rk.pad[2] = 0;
+		reverse_key(&rk, p, be->addr, be->port);
 		__builtin_memcpy(nat_val.vip, p->key.dst, 16);
 		nat_val.vip_port = p->key.dport;
 		nat_val.colour = colour;
@@ -172,16 +193,8 @@ static __always_inline void mark_request(const struct pkt *p,
 					 const struct sluice_flow *fl,
 					 __u64 now)
 {
-	struct sluice_flow_key rk;
-	struct sluice_nat *n;
+	struct sluice_nat *n = nat_of(p, fl);
 
-	__builtin_memcpy(rk.src, fl->backend, 16);
-	__builtin_memcpy(rk.dst, p->key.src, 16);
-	rk.sport = fl->backend_port;
-	rk.dport = p->key.sport;
-	rk.proto = p->key.proto;
-	rk.pad[0] = rk.pad[1] = rk.pad[2] = 0;
-	n = bpf_map_lookup_elem(&nat, &rk);
 	if (n && !n->req_ns)
 		n->req_ns = now;
 }
@@ -195,17 +208,9 @@ static __always_inline void syn_unanswered(const struct pkt *p,
 					   const struct sluice_flow *fl,
 					   const struct flow_view *fv)
 {
+	struct sluice_nat *n = nat_of(p, fl);
 	struct sluice_backend_stats *bs;
-	struct sluice_flow_key rk;
-	struct sluice_nat *n;
 
-	__builtin_memcpy(rk.src, fl->backend, 16);
-	__builtin_memcpy(rk.dst, p->key.src, 16);
-	rk.sport = fl->backend_port;
-	rk.dport = p->key.sport;
-	rk.proto = p->key.proto;
-	rk.pad[0] = rk.pad[1] = rk.pad[2] = 0;
-	n = bpf_map_lookup_elem(&nat, &rk);
 	if (!n || !n->syn_ns || (n->flags & SLUICE_NAT_F_HANDSHAKE))
 		return;
 	bs = backend_stats_of(fl->backend_id);

@@ -72,26 +72,41 @@ static __always_inline int turn_l2(void *data, void *end, __u32 l3_off,
 	return 0;
 }
 
-static __always_inline int too_big4(struct xdp_md *ctx, __u32 l3_off,
-				    __u32 mtu)
+/*
+ * The frame turned around, as [L2][hdr new bytes][quote bytes of the IP
+ * packet as it came]: grown at the head, its L2 header rebuilt there,
+ * cut at the tail. The caller fills the new headers. 0, or -1 if the
+ * packet is shorter than the quote or the frame cannot be resized.
+ */
+static __always_inline int turn_around(struct xdp_md *ctx, __u32 l3_off,
+				       __u32 hdr, __u32 quote)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	struct iphdr *ip = ptr_at(data, l3_off), *orig;
-	struct too_big_icmp4 *ic;
-	__s64 sum;
 
-	if ((void *)ip + TOO_BIG_QUOTE4 > end)
-		return XDP_DROP;
-	if (bpf_xdp_adjust_head(ctx, -(int)TOO_BIG_HDR4))
-		return XDP_DROP;
+	if (data + l3_off + quote > end)
+		return -1;
+	if (bpf_xdp_adjust_head(ctx, -(int)hdr))
+		return -1;
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
-	if (turn_l2(data, end, l3_off, TOO_BIG_HDR4))
-		return XDP_DROP;
-	if (bpf_xdp_adjust_tail(ctx, (int)(l3_off + TOO_BIG_HDR4 +
-					   TOO_BIG_QUOTE4) -
-					     (int)(end - data)))
+	if (turn_l2(data, end, l3_off, hdr))
+		return -1;
+	if (bpf_xdp_adjust_tail(ctx,
+				(int)(l3_off + hdr + quote) - (int)(end - data)))
+		return -1;
+	return 0;
+}
+
+static __always_inline int too_big4(struct xdp_md *ctx, __u32 l3_off,
+				    __u32 mtu)
+{
+	struct too_big_icmp4 *ic;
+	struct iphdr *ip, *orig;
+	void *data, *end;
+	__s64 sum;
+
+	if (turn_around(ctx, l3_off, TOO_BIG_HDR4, TOO_BIG_QUOTE4))
 		return XDP_DROP;
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
@@ -129,24 +144,13 @@ static __always_inline int too_big4(struct xdp_md *ctx, __u32 l3_off,
 static __always_inline int too_big6(struct xdp_md *ctx, __u32 l3_off,
 				    __u32 mtu)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	struct ipv6hdr *ip6 = ptr_at(data, l3_off), *orig;
+	struct ipv6hdr *ip6, *orig;
 	struct too_big_icmp6 *ic;
+	void *data, *end;
 	__be32 tail[2];
 	__s64 sum;
 
-	if ((void *)ip6 + TOO_BIG_QUOTE6 > end)
-		return XDP_DROP;
-	if (bpf_xdp_adjust_head(ctx, -(int)TOO_BIG_HDR6))
-		return XDP_DROP;
-	data = (void *)(long)ctx->data;
-	end = (void *)(long)ctx->data_end;
-	if (turn_l2(data, end, l3_off, TOO_BIG_HDR6))
-		return XDP_DROP;
-	if (bpf_xdp_adjust_tail(ctx, (int)(l3_off + TOO_BIG_HDR6 +
-					   TOO_BIG_QUOTE6) -
-					     (int)(end - data)))
+	if (turn_around(ctx, l3_off, TOO_BIG_HDR6, TOO_BIG_QUOTE6))
 		return XDP_DROP;
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
