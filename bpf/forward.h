@@ -130,12 +130,10 @@ static __always_inline int new_flow(struct pkt *p,
 
 	pool = pool_of(svc->id, colour);
 	if (!pool || !pool->active) {
-		if (ss) {
-			ss->drops[SLUICE_DROP_EMPTY_POOL]++;
+		if (ss)
 			ss->empty_pool[colour]++;
-		}
-		emit(SLUICE_EV_DROP, SLUICE_DROP_EMPTY_POOL, svc->id,
-		     SLUICE_NO_BACKEND, colour, 0, fv);
+		count_drop(NULL, ss, SLUICE_DROP_EMPTY_POOL, svc->id,
+			   SLUICE_NO_BACKEND, colour, 0, fv);
 		return XDP_DROP;
 	}
 	slot = pool->table[sluice_table_index(svc->hash_seed, w, w4, w5)];

@@ -71,6 +71,23 @@ static __always_inline void emit(__u32 type, __u32 reason, __u32 svc_id,
 	bpf_ringbuf_submit(e, 0);
 }
 
+/*
+ * A dropped packet: its backend's and its service's count (either may
+ * be NULL) and the drop event.
+ */
+static __always_inline void count_drop(struct sluice_backend_stats *bs,
+				       struct sluice_service_stats *ss,
+				       __u32 reason, __u32 svc_id,
+				       __u32 backend_id, __u8 colour,
+				       __u32 value, const struct flow_view *fv)
+{
+	if (bs)
+		bs->drops[reason]++;
+	if (ss)
+		ss->drops[reason]++;
+	emit(SLUICE_EV_DROP, reason, svc_id, backend_id, colour, value, fv);
+}
+
 /* log2 bucket of a duration in microseconds (see SLUICE_HIST_BUCKETS). */
 static __always_inline __u32 hist_bucket(__u64 us)
 {

@@ -266,22 +266,14 @@ static __always_inline int xmit(struct xdp_md *ctx, struct pkt *p,
 	case BPF_FIB_LKUP_RET_BLACKHOLE:
 	case BPF_FIB_LKUP_RET_UNREACHABLE:
 	case BPF_FIB_LKUP_RET_PROHIBIT:
-		if (bs)
-			bs->drops[SLUICE_DROP_NO_ROUTE]++;
-		if (ss)
-			ss->drops[SLUICE_DROP_NO_ROUTE]++;
-		emit(SLUICE_EV_DROP, SLUICE_DROP_NO_ROUTE, svc_id, backend_id,
-		     colour, 0, fv);
+		count_drop(bs, ss, SLUICE_DROP_NO_ROUTE, svc_id, backend_id,
+			   colour, 0, fv);
 		return XDP_DROP;
 	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
 		if (as_received && dont_fragment(data, end, p) &&
 		    arrived_whole(ctx, p)) {
-			if (bs)
-				bs->drops[SLUICE_DROP_TOO_BIG]++;
-			if (ss)
-				ss->drops[SLUICE_DROP_TOO_BIG]++;
-			emit(SLUICE_EV_DROP, SLUICE_DROP_TOO_BIG, svc_id,
-			     backend_id, colour, fib.mtu_result, fv);
+			count_drop(bs, ss, SLUICE_DROP_TOO_BIG, svc_id,
+				   backend_id, colour, fib.mtu_result, fv);
 			return send_too_big(ctx, p->l3_off, p->v6,
 					    fib.mtu_result);
 		}

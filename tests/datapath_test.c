@@ -396,10 +396,6 @@ static void port_mtu(const char *dev, int mtu)
 	assert_int_equal(system(cmd), 0);
 }
 
-static void client_mtu(int mtu)
-{
-	port_mtu("cli0", mtu);
-}
 
 static void too_big_case(struct pkt_spec syn, __u32 svc, size_t quote)
 {
@@ -415,9 +411,9 @@ static void too_big_case(struct pkt_spec syn, __u32 svc, size_t quote)
 	big.df = true;
 	big.payload_len = 1500; /* 1540 bytes of IP on a 1500-byte port */
 	want = too_big_reply(&big, q, quote, 1500);
-	client_mtu(9000);
+	port_mtu("cli0", 9000);
 	expect_frame(&big, E.cli_ifindex, XDP_TX, &want);
-	client_mtu(1500);
+	port_mtu("cli0", 1500);
 	assert_int_equal(backend_stats(svc, SLUICE_BLUE, 0)
 				 .drops[SLUICE_DROP_TOO_BIG],
 			 1);

@@ -161,19 +161,6 @@ cfg_check() {
 	CFG_ERR=""
 }
 
-# jcheck DESC FILE EXPR [JQ-ARGS...]: ok when EXPR is true of FILE.
-jcheck() {
-	local desc=$1 file=$2 expr=$3
-	shift 3
-	if jq -e "$@" "$expr" "$file" >/dev/null 2>&1; then
-		ok "$desc"
-	else
-		not_ok "$desc"
-		head -c 4000 "$file" 2>/dev/null | sed 's/^/# /'
-		[ -s "$file.err" ] && sed 's/^/# stderr: /' "$file.err"
-	fi
-}
-
 # binom K N PCT: is K/N inside the binomial 99.9999% interval of PCT%,
 # p +- 4.89 * sqrt(p(1-p)/n)? Prints the numbers either way. (Which
 # flow goes where is checked exactly by explain_check; this only says

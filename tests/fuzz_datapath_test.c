@@ -800,11 +800,24 @@ static void fz_rewrite_pending(struct fz *z, const struct fz_ref *r)
 		fz_rewrite(z, r, x->rw_dst_side, x->rw_addr, x->rw_port);
 }
 
+/* An xmit() drop: the backend's and the service's count, and the event. */
+static void fz_xmit_drop(struct fz *z, __u32 reason, __u32 value)
+{
+	const struct fz_xmit *a = &z->x.xa;
+	struct sluice_backend_stats *bs = fz_bs(z, a->backend_id);
+
+	if (bs)
+		bs->drops[reason]++;
+	if (a->svc_for_drops >= 0)
+		z->shadow.s[a->svc_for_drops].drops[reason]++;
+	fz_emit(z, SLUICE_EV_DROP, reason, a->svc_id, a->backend_id, a->colour,
+		value, a->client, a->vip, a->cport, a->vport, a->proto);
+}
+
 static void fz_xmit_apply(struct fz *z, const struct fz_ref *r, bool hit)
 {
 	struct fz_expect *x = &z->x;
 	const struct fz_xmit *a = &x->xa;
-	struct sluice_backend_stats *bs;
 	bool df;
 
 	x->xa.deferred = false;
@@ -830,15 +843,7 @@ static void fz_xmit_apply(struct fz *z, const struct fz_ref *r, bool hit)
 		x->reason = SLUICE_PASS_NO_NEIGH;
 		return;
 	case FZ_FIB_DROP:
-		bs = fz_bs(z, a->backend_id);
-		if (bs)
-			bs->drops[SLUICE_DROP_NO_ROUTE]++;
-		if (a->svc_for_drops >= 0)
-			z->shadow.s[a->svc_for_drops]
-				.drops[SLUICE_DROP_NO_ROUTE]++;
-		fz_emit(z, SLUICE_EV_DROP, SLUICE_DROP_NO_ROUTE, a->svc_id,
-			a->backend_id, a->colour, 0, a->client, a->vip,
-			a->cport, a->vport, a->proto);
+		fz_xmit_drop(z, SLUICE_DROP_NO_ROUTE, 0);
 		x->verdict = XDP_DROP;
 		return;
 	case FZ_FIB_TOO_BIG:
@@ -849,17 +854,8 @@ static void fz_xmit_apply(struct fz *z, const struct fz_ref *r, bool hit)
 		 */
 		if (a->as_received && df &&
 		    r->fib_len <= fz_dev_mtu[z->in_dev]) {
-			bs = fz_bs(z, a->backend_id);
-			if (bs)
-				bs->drops[SLUICE_DROP_TOO_BIG]++;
-			if (a->svc_for_drops >= 0)
-				z->shadow.s[a->svc_for_drops]
-					.drops[SLUICE_DROP_TOO_BIG]++;
-			fz_emit(z, SLUICE_EV_DROP, SLUICE_DROP_TOO_BIG,
-				a->svc_id, a->backend_id, a->colour,
-				fz_dev_mtu[a->dev],
-				a->client, a->vip, a->cport, a->vport,
-				a->proto);
+			fz_xmit_drop(z, SLUICE_DROP_TOO_BIG,
+				     fz_dev_mtu[a->dev]);
 			fz_too_big(z, r, fz_dev_mtu[a->dev]);
 			return;
 		}

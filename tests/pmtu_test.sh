@@ -158,14 +158,6 @@ client() {
 	in_ns "$NS_CLIENT" timeout 30 python3 "$WORK/client.py" "$1" "$2" "$3" \
 		>"$4" 2>"$4.err"
 }
-jcheck() { # DESC FILE EXPR
-	if jq -e "$3" "$2" >/dev/null 2>&1; then
-		ok "$1"
-	else
-		not_ok "$1"
-		sed 's/^/# /' "$2" "$2.err" 2>/dev/null
-	fi
-}
 
 for fam in 4 6; do
 	vip=VIP_UDP$fam

@@ -246,12 +246,11 @@ int cmd_explain(int argc, char **argv)
 
 	if (cli_wants_help(&explain_cmd, argc, argv))
 		return EXIT_OK;
-	for (i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--json"))
-			json = true;
 	for (i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
+		if (!strcmp(argv[i], "--json")) {
+			json = true;
 			continue;
+		}
 		if (argv[i][0] == '-')
 			return cli_usage(&explain_cmd, "unknown option '%s'",
 					 argv[i]);

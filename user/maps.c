@@ -98,7 +98,8 @@ int sluice_backend_stats_reset(const struct sluice_maps *m, const __u32 *ids,
 	if (!zero)
 		return -ENOMEM;
 	while (done < n) {
-		__u32 count = n - done < RESET_CHUNK ? n - done : RESET_CHUNK;
+		__u32 want = n - done < RESET_CHUNK ? n - done : RESET_CHUNK;
+		__u32 count = want;
 
 		if (!bpf_map_update_batch(m->backend_stats, ids + done, zero,
 					  &count, &opts)) {
@@ -112,8 +113,7 @@ int sluice_backend_stats_reset(const struct sluice_maps *m, const __u32 *ids,
 		 * was asked): start again from there.
 		 */
 		err = -errno;
-		if (count < (__u32)(n - done < RESET_CHUNK ? n - done :
-						       RESET_CHUNK))
+		if (count < want)
 			done += count;
 		if (err != -ENOMEM || ++tries > 50)
 			break;

@@ -40,6 +40,20 @@ expect_exit() {
 	fi
 }
 
+# jcheck DESC FILE EXPR [JQ-ARGS...]: ok when the jq EXPR is true of
+# FILE; else FILE (and FILE.err, a command's stderr) as evidence.
+jcheck() {
+	local desc=$1 file=$2 expr=$3
+	shift 3
+	if jq -e "$@" "$expr" "$file" >/dev/null 2>&1; then
+		ok "$desc"
+	else
+		not_ok "$desc"
+		head -c 4000 "$file" 2>/dev/null | sed 's/^/# /'
+		[ -s "$file.err" ] && sed 's/^/# stderr: /' "$file.err"
+	fi
+}
+
 tap_done() {
 	[ "$TAP_FAILED" -eq 0 ]
 }
