@@ -253,8 +253,14 @@ static int segments_converge(const struct sluice_maps *m, __u32 id,
 	return err;
 }
 
-/* A service this apply creates: packets find it once its pools are out. */
+/*
+ * What the first pass learnt of a service for the second: its id, unless
+ * a dry run only would create it; and, for one this apply creates, the
+ * value packets find once its pools are out.
+ */
 struct pending {
+	bool found;
+	__u32 id;
 	bool hidden;
 	struct sluice_service v;
 };
@@ -303,6 +309,8 @@ static int service_converge(const struct sluice_maps *m,
 		if (err)
 			return err;
 	}
+	pd->found = true;
+	pd->id = id;
 	if (v.mode != s->mode || v.affinity != s->affinity) {
 		say(o, "set service '%s' to %s, affinity %s", s->name,
 		    sluice_mode_names[s->mode],
@@ -345,18 +353,17 @@ static bool release_decided(const struct sluice_cfg_service *s,
  */
 static int service_route(const struct sluice_maps *m,
 			 const struct sluice_cfg_service *s,
-			 const struct sluice_apply_opts *o)
+			 const struct sluice_apply_opts *o,
+			 const struct pending *pd)
 {
 	struct sluice_service_meta meta;
-	__u32 id;
+	__u32 id = pd->id;
 	int err;
 
-	err = sluice_service_find(m, s->name, &id, &meta);
 	/* A dry run of a service it would (re-)create: nothing more to say. */
-	if (o->dry_run &&
-	    (err == -ENOENT ||
-	     (!err && memcmp(&meta.key, &s->key, sizeof(s->key)))))
+	if (!pd->found)
 		return 0;
+	err = sluice_meta_read(m, id, &meta);
 	if (err)
 		return err;
 	err = segments_converge(m, id, s, o);
@@ -456,7 +463,7 @@ int sluice_apply(const struct sluice_maps *m, const struct sluice_cfg *cfg,
 		return crc;
 	}
 	for (k = 0; k < ok && !crc; k++) {
-		int rrc = service_route(m, &cfg->services[k], o);
+		int rrc = service_route(m, &cfg->services[k], o, &pd[k]);
 
 		if (rrc && !rc) {
 			rc = rrc;
